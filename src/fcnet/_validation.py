@@ -1,0 +1,105 @@
+"""Boundary checks, each raising one shape of message: who, what was expected, what was received.
+
+``Dense: expected X of shape (m, 4), got (32, 3).``
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def check_positive_int(who: str, name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is an integer >= 1, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{who}: expected {name} to be a positive integer, got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{who}: expected {name} to be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_number(
+    who: str,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a float if it is a finite real number inside the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: expected {name} to be a number, got {value!r}.")
+    value = float(value)
+    lo = "-inf" if low is None else repr(low)
+    hi = "inf" if high is None else repr(high)
+    interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+    bad = not np.isfinite(value)
+    if low is not None and (value < low or (low_open and value == low)):
+        bad = True
+    if high is not None and (value > high or (high_open and value == high)):
+        bad = True
+    if bad:
+        raise ValueError(f"{who}: expected {name} in {interval}, got {value!r}.")
+    return value
+
+
+def check_choice(who: str, name: str, value: Any, choices: dict[str, Any]) -> Any:
+    """Look ``value`` up (case-insensitive) in ``choices``; the error lists the valid names."""
+    if not isinstance(value, str):
+        raise TypeError(f"{who}: expected {name} to be a string or an object, got {value!r}.")
+    key = value.lower().replace("-", "_")
+    if key not in choices:
+        valid = ", ".join(repr(k) for k in sorted(choices))
+        raise ValueError(f"{who}: unknown {name} {value!r}; expected one of {valid}.")
+    return choices[key]
+
+
+def first_nonfinite(A: np.ndarray) -> tuple[int, ...] | None:
+    """Index of the first NaN or inf in ``A`` (row-major), or None when all are finite."""
+    finite = np.isfinite(A)
+    if finite.all():
+        return None
+    return tuple(int(i) for i in np.argwhere(~finite)[0])
+
+
+def as_float_matrix(who: str, name: str, X: Any, dtype: np.dtype, n_cols: int | None = None) -> np.ndarray:
+    """Validate a 2-D numeric array of finite values and return it in ``dtype``.
+
+    Data already of the dtype and C-contiguous is returned as is (never copied).
+    """
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{who}: {name} could not be read as an array ({exc}).") from exc
+    if arr.dtype == object or arr.dtype.kind in "USVMmO":
+        raise TypeError(f"{who}: expected {name} to hold numbers, got dtype {arr.dtype}.")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{who}: expected {name} to hold real numbers, got dtype {arr.dtype}.")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: expected {name} to hold numbers, got dtype {arr.dtype}.")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{who}: expected {name} to be 2-D (m, n_features), got {arr.ndim}-D shape {arr.shape}."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{who}: {name} is empty (0 rows); expected at least one sample.")
+    if n_cols is not None and arr.shape[1] != n_cols:
+        raise ValueError(f"{who}: expected {name} of shape (m, {n_cols}), got {arr.shape}.")
+    if arr.dtype.kind == "f":
+        bad = first_nonfinite(arr)
+        if bad is not None:
+            kind = "NaN" if np.isnan(arr[bad]) else "inf"
+            raise ValueError(
+                f"{who}: {name} contains {kind} at row {bad[0]}, column {bad[1]}; "
+                "clean or impute it before training."
+            )
+    if arr.dtype != dtype or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    return arr

@@ -1,0 +1,252 @@
+"""Save and load models as safetensors files: the weights as tensors, the architecture as JSON.
+
+Nothing is ever unpickled or executed. The reader parses the safetensors layout itself (an
+8-byte little-endian header length, a JSON header, then raw little-endian data) and checks every
+offset and dtype before touching the data, so a truncated, corrupted, oversized or foreign file
+raises ``ValueError`` naming the file and what is wrong.
+
+Writes are atomic: the bytes go to a temporary file in the same folder, which is flushed,
+fsynced and renamed over the target, so a crash at any instant leaves either the old file or the
+new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import save as _encode_safetensors
+
+FORMAT = "fcnet"
+FORMAT_VERSION = "1"
+MAX_HEADER_BYTES = 100_000_000  # the safetensors limit
+_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"), "U8": np.dtype("u1")}
+
+PathLike = str | os.PathLike
+
+
+def save(model: Any, path: PathLike) -> Path:
+    """Write ``model`` (weights, architecture, classes, scaler) to a safetensors file.
+
+    Parameters
+    ----------
+    model : Sequential
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": "model",
+        "architecture": json.dumps(model.get_config()),
+    }
+    return write_tensors(path, model_tensors(model), metadata)
+
+
+def load(path: PathLike) -> Any:
+    """Rebuild a model written by :func:`save`.
+
+    Raises
+    ------
+    ValueError
+        When the file is missing, truncated, corrupted, not an fcnet model, or its tensors do
+        not match its architecture; the message names the file.
+    """
+    from fcnet.network import Sequential
+
+    tensors, metadata = read_tensors(path)
+    return model_from(tensors, metadata, path, Sequential)
+
+
+def model_tensors(model: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    """Parameters and persistent state (e.g. running statistics) keyed ``"<layer>.<name>"``."""
+    tensors = {prefix + k: np.ascontiguousarray(v) for k, v in model.params().items()}
+    for i, layer in enumerate(model.layers):
+        state = getattr(layer, "state", None)
+        if callable(state):
+            for name, value in state().items():
+                tensors[f"{prefix}{i}.{name}"] = np.ascontiguousarray(value)
+    return tensors
+
+
+def assign_model_tensors(model: Any, tensors: dict[str, np.ndarray], path: PathLike, prefix: str = "") -> None:
+    """Copy tensors into the model's live arrays, checking that keys and shapes match exactly."""
+    targets = {prefix + k: v for k, v in model_tensors(model).items()}
+    live = {prefix + k: v for k, v in model.params().items()}
+    for i, layer in enumerate(model.layers):
+        state = getattr(layer, "state", None)
+        if callable(state):
+            live.update({f"{prefix}{i}.{k}": v for k, v in state().items()})
+    expected = set(targets)
+    present = {k for k in tensors if k.startswith(prefix)} if prefix else set(tensors)
+    if expected - present:
+        raise ValueError(f"{_name(path)}: tensors {sorted(expected - present)} are missing.")
+    if present - expected:
+        raise ValueError(f"{_name(path)}: unexpected tensors {sorted(present - expected)}.")
+    for key, target in live.items():
+        value = tensors[key]
+        if value.shape != target.shape:
+            raise ValueError(
+                f"{_name(path)}: tensor {key!r} has shape {value.shape}, "
+                f"the architecture expects {target.shape}."
+            )
+        if not np.isfinite(value).all():
+            raise ValueError(f"{_name(path)}: tensor {key!r} contains NaN or inf.")
+    for key, target in live.items():
+        target[...] = tensors[key]
+
+
+def model_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], path: PathLike, cls: Any) -> Any:
+    """Build a model from the architecture in ``metadata`` and fill it from ``tensors``."""
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{_name(path)}: not an fcnet file (no 'format: fcnet' in its metadata).")
+    try:
+        config = json.loads(metadata["architecture"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{_name(path)}: the architecture metadata is missing or not JSON.") from exc
+    dtypes = {t.dtype for k, t in tensors.items() if t.dtype.kind == "f" and "/" not in k}
+    dtype = dtypes.pop() if len(dtypes) == 1 else np.dtype(np.float32)
+    try:
+        model = cls.from_config(config, dtype=dtype)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{_name(path)}: the architecture cannot be built ({exc}).") from exc
+    assign_model_tensors(model, {k: v for k, v in tensors.items() if "/" not in k}, path)
+    return model
+
+
+def write_tensors(path: PathLike, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> Path:
+    """Atomically write a safetensors file (temporary file, flush, fsync, rename)."""
+    path = Path(path)
+    data = _encode_safetensors(dict(tensors), metadata=metadata)
+    atomic_write(path, data)
+    return path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one intact."""
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def read_tensors(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Parse a safetensors file strictly; return (tensors, metadata).
+
+    Every failure is a ``ValueError`` naming the file: missing, too short, header length larger
+    than the file or than 100 MB, header not JSON, unsupported dtype, offsets outside the data
+    or overlapping, shape not matching the byte count.
+    """
+    name = _name(path)
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
+        raise TypeError(f"load: expected a path (str or Path), got {type(path).__name__}.")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(8)
+            if len(raw) < 8:
+                raise ValueError(f"{name}: file is truncated ({len(raw)} bytes; a header needs 8).")
+            (header_len,) = struct.unpack("<Q", raw)
+            size = os.fstat(handle.fileno()).st_size
+            if header_len > MAX_HEADER_BYTES:
+                raise ValueError(
+                    f"{name}: header length {header_len} exceeds the limit of {MAX_HEADER_BYTES} bytes."
+                )
+            if 8 + header_len > size:
+                raise ValueError(
+                    f"{name}: file is truncated: the header claims {header_len} bytes "
+                    f"but only {size - 8} follow."
+                )
+            header_bytes = handle.read(header_len)
+            body = handle.read()
+    except FileNotFoundError:
+        raise ValueError(f"{name}: no such file.") from None
+    except IsADirectoryError:
+        raise ValueError(f"{name}: is a directory, expected a .safetensors file.") from None
+    except PermissionError:
+        raise ValueError(f"{name}: permission denied.") from None
+    try:
+        header = json.loads(header_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(f"{name}: not a safetensors file (its header is not JSON).") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{name}: not a safetensors file (its header is not a JSON object).")
+    metadata = header.pop("__metadata__", {}) or {}
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise ValueError(f"{name}: metadata must map strings to strings.")
+    tensors: dict[str, np.ndarray] = {}
+    spans = []
+    for key, info in header.items():
+        if not isinstance(info, dict):
+            raise ValueError(f"{name}: entry {key!r} is not a tensor description.")
+        dtype = _DTYPES.get(info.get("dtype"))
+        if dtype is None:
+            raise ValueError(
+                f"{name}: tensor {key!r} has dtype {info.get('dtype')!r}; "
+                f"expected one of {sorted(_DTYPES)}."
+            )
+        shape = info.get("shape")
+        offsets = info.get("data_offsets")
+        if not (
+            isinstance(shape, list)
+            and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in shape)
+            and isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
+            raise ValueError(f"{name}: tensor {key!r} has a malformed shape or data_offsets.")
+        begin, end = offsets
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if not 0 <= begin <= end <= len(body):
+            raise ValueError(
+                f"{name}: tensor {key!r} lies at bytes {begin}..{end}, outside the "
+                f"{len(body)} bytes of data (truncated or corrupted)."
+            )
+        if end - begin != count * dtype.itemsize:
+            raise ValueError(
+                f"{name}: tensor {key!r} of shape {tuple(shape)} needs "
+                f"{count * dtype.itemsize} bytes, its offsets give {end - begin}."
+            )
+        spans.append((begin, end, key))
+        tensors[key] = np.frombuffer(body, dtype=dtype, count=count, offset=begin).reshape(shape)
+    spans.sort()
+    for (_, end_a, key_a), (begin_b, _, key_b) in zip(spans, spans[1:], strict=False):
+        if begin_b < end_a:
+            raise ValueError(f"{name}: tensors {key_a!r} and {key_b!r} overlap.")
+    native = {k: v.astype(v.dtype.newbyteorder("="), copy=True) for k, v in tensors.items()}
+    return native, metadata
+
+
+def _name(path: Any) -> str:
+    return f"'{os.fspath(path)}'" if isinstance(path, str | os.PathLike) else repr(path)

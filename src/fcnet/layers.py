@@ -1,0 +1,293 @@
+"""Layers: :class:`Dense` and :class:`Dropout` (normalization layers live in ``normalization``).
+
+A layer is any object with
+
+* ``forward(X, training=False) -> A``
+* ``backward(dA) -> dX`` (gradients of its parameters are written to its attributes)
+* ``params()`` and ``grads()``: dicts of live arrays with the same keys.
+
+Optional: ``get_config()`` (for saving), ``penalty()`` (a regularization term added to the
+loss), ``trainable`` and ``lr_mult`` (read by ``fit``). ``backward`` overwrites gradients; it
+never accumulates.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from fcnet._buffers import Buffers
+from fcnet._random import as_generator
+from fcnet._validation import check_number, check_positive_int
+from fcnet.activations import Activation, activation_from_config, get_activation
+from fcnet.backend import resolve_dtype
+from fcnet.initializers import get_initializer
+
+LAYERS: dict[str, type] = {}
+
+
+def register_layer(cls: type) -> type:
+    """Class decorator: make a layer class known to :func:`fcnet.load` by its class name.
+
+    The class needs ``get_config()`` returning its constructor arguments (JSON values) and a
+    constructor accepting them as keywords.
+    """
+    LAYERS[cls.__name__] = cls
+    return cls
+
+
+def _as_input(who: str, X: Any, n_in: int, dtype: np.dtype) -> np.ndarray:
+    """The layer's input as a 2-D array of ``dtype`` with ``n_in`` columns (cheap checks only)."""
+    if not isinstance(X, np.ndarray) or X.dtype != dtype:
+        X = np.asarray(X, dtype=dtype)
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise ValueError(f"{who}: expected X of shape (m, {n_in}), got {X.shape}.")
+    return X
+
+
+@register_layer
+class Dense:
+    """Fully connected layer: Z = X W + b, A = f(Z).
+
+    Backward, given dA = dL/dA::
+
+        dZ = dA * f'(Z)
+        dW = X^T dZ          (+ l1 sign(W) + 2 l2 W when regularized)
+        db = sum of dZ over the batch (axis 0)
+        dX = dZ W^T          (skipped when nobody needs it: the first layer in ``fit``)
+
+    Shapes: X (m, n_in), W (n_in, n_out), b (n_out,), Z, A, dZ (m, n_out), dX (m, n_in).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths.
+    activation : str or Activation, default "identity"
+        ``f``; a name such as ``"relu"`` or an activation object.
+    init : str or callable, default "glorot_uniform"
+        Initializer for W (see :mod:`fcnet.initializers`); b starts at zero.
+    l1, l2 : float, default 0
+        Penalty ``l1 sum|W| + l2 sum W^2`` added to the loss (Keras's convention).
+    trainable : bool, default True
+        When False, ``fit`` leaves W and b unchanged.
+    lr_mult : float, default 1
+        This layer's learning rate is ``lr * lr_mult``.
+    rng : numpy.random.Generator or int, optional
+        Source of the initial weights.
+    dtype : "float32" or "float64", optional
+        Default: :func:`fcnet.get_dtype`.
+
+    Notes
+    -----
+    ``forward`` returns a buffer that the next ``forward`` overwrites (the training loop
+    allocates nothing); copy it to keep it. ``Sequential.forward`` returns a fresh array.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        activation: str | Activation = "identity",
+        *,
+        init: Any = "glorot_uniform",
+        l1: float = 0.0,
+        l2: float = 0.0,
+        trainable: bool = True,
+        lr_mult: float = 1.0,
+        rng: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        self.n_in = check_positive_int("Dense", "n_in", n_in)
+        self.n_out = check_positive_int("Dense", "n_out", n_out)
+        self.activation = get_activation(activation)
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self._initializer = get_initializer(init)
+        self.l1 = check_number("Dense", "l1", l1, low=0.0)
+        self.l2 = check_number("Dense", "l2", l2, low=0.0)
+        self.trainable = bool(trainable)
+        self.lr_mult = check_number("Dense", "lr_mult", lr_mult, low=0.0)
+        self.dtype = resolve_dtype(dtype)
+        self.W = np.empty((self.n_in, self.n_out), dtype=self.dtype)
+        self.b = np.empty(self.n_out, dtype=self.dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self.X: np.ndarray | None = None
+        self.Z: np.ndarray | None = None
+        self.A: np.ndarray | None = None
+        self._buffers = Buffers()
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng: Any = None) -> None:
+        """Draw W from the initializer and set b to zero."""
+        self.W[...] = self._initializer(self.n_in, self.n_out, rng=as_generator(rng, "Dense"))
+        self.b[...] = 0
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """Z = X W + b, A = f(Z); X (m, n_in) -> A (m, n_out)."""
+        X = _as_input("Dense", X, self.n_in, self.dtype)
+        m = X.shape[0]
+        Z = np.matmul(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
+        Z += self.b
+        A = self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
+        self.X, self.Z, self.A = X, Z, A
+        return A
+
+    def backward(self, dA: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        """Fill dW, db from dA (m, n_out); return dX (m, n_in), or None if not ``need_dX``."""
+        if self.X is None or self.Z is None or self.A is None:
+            raise RuntimeError("Dense: call forward before backward.")
+        m = self.X.shape[0]
+        if dA.shape != (m, self.n_out):
+            raise ValueError(f"Dense: expected dA of shape ({m}, {self.n_out}), got {dA.shape}.")
+        dZ = self.activation.apply_backward(
+            dA, self.Z, self.A, self._buffers.get("dZ", m, self.n_out, self.dtype)
+        )
+        np.matmul(self.X.T, dZ, out=self.dW)
+        np.matmul(self._buffers.ones(m, self.dtype), dZ, out=self.db)
+        if self.l1:
+            self.dW += self.l1 * np.sign(self.W)
+        if self.l2:
+            self.dW += (2.0 * self.l2) * self.W
+        if not need_dX:
+            return None
+        return np.matmul(dZ, self.W.T, out=self._buffers.get("dX", m, self.n_in, self.dtype))
+
+    def penalty(self) -> float:
+        """The regularization term l1 sum|W| + l2 sum W^2 (0 when both are 0)."""
+        total = 0.0
+        if self.l1:
+            total += self.l1 * float(np.abs(self.W).sum())
+        if self.l2:
+            total += self.l2 * float(np.vdot(self.W, self.W))
+        return total
+
+    def params(self) -> dict[str, np.ndarray]:
+        """``{"W": W, "b": b}``, the live arrays."""
+        return {"W": self.W, "b": self.b}
+
+    def grads(self) -> dict[str, np.ndarray]:
+        """``{"W": dW, "b": db}``, filled by the last ``backward``."""
+        return {"W": self.dW, "b": self.db}
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as JSON values."""
+        config: dict[str, Any] = {
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "activation": self.activation.get_config(),
+            "init": self.init,
+        }
+        for key, default in (("l1", 0.0), ("l2", 0.0), ("trainable", True), ("lr_mult", 1.0)):
+            if getattr(self, key) != default:
+                config[key] = getattr(self, key)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], dtype: Any = None) -> Dense:
+        """Rebuild an (uninitialised-weights) Dense from :meth:`get_config`."""
+        config = dict(config)
+        activation = config.pop("activation", "identity")
+        if isinstance(activation, dict):
+            activation = activation_from_config(activation)
+        init = config.pop("init", "glorot_uniform")
+        init = init if init in _known_initializers() else "zeros"
+        return cls(activation=activation, init=init, dtype=dtype, rng=0, **config)
+
+    def __repr__(self) -> str:
+        text = f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation.name!r}"
+        for key, default in (("l1", 0.0), ("l2", 0.0), ("trainable", True), ("lr_mult", 1.0)):
+            if getattr(self, key) != default:
+                text += f", {key}={getattr(self, key)!r}"
+        return text + ")"
+
+
+def _known_initializers() -> set[str]:
+    from fcnet.initializers import INITIALIZERS
+
+    return set(INITIALIZERS)
+
+
+@register_layer
+class Dropout:
+    """Inverted dropout: in training, A = X * M / (1 - p) with M_ij ~ Bernoulli(1 - p).
+
+    Backward: dX = dA * M / (1 - p). In inference (``training=False``) it is the identity, so
+    no rescaling is needed at prediction time.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+        Probability of zeroing each unit.
+    rng : numpy.random.Generator or int, optional
+        Source of the masks. When None, ``fit`` gives the layer a generator derived from its own
+        ``rng`` so that a seeded run is reproducible.
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: Any = None, dtype: Any = None) -> None:
+        self.p = check_number("Dropout", "p", p, low=0.0, high=1.0, high_open=True)
+        self.rng = None if rng is None else as_generator(rng, "Dropout")
+        self.dtype = resolve_dtype(dtype)
+        self.mask: np.ndarray | None = None  # M / (1 - p) of the last training forward
+        self._buffers = Buffers()
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """A = X * M / (1 - p) when training, else A = X. Shapes (m, n) -> (m, n)."""
+        if not training or self.p == 0.0:
+            self.mask = None
+            return X
+        if self.rng is None:
+            self.rng = np.random.default_rng()
+        m, n = X.shape
+        mask = self._buffers.get("mask", m, n, X.dtype)
+        self.rng.random(out=mask, dtype=mask.dtype.type)  # U[0, 1)
+        np.greater_equal(mask, self.p, out=mask)
+        mask *= 1.0 / (1.0 - self.p)
+        self.mask = mask
+        return np.multiply(X, mask, out=self._buffers.get("A", m, n, X.dtype))
+
+    def backward(self, dA: np.ndarray) -> np.ndarray:
+        """dX = dA * M / (1 - p) (or dA after an inference forward)."""
+        if self.mask is None:
+            return dA
+        return np.multiply(dA, self.mask, out=self._buffers.get("dX", *dA.shape, dA.dtype))
+
+    def params(self) -> dict[str, np.ndarray]:
+        """No parameters."""
+        return {}
+
+    def grads(self) -> dict[str, np.ndarray]:
+        """No gradients."""
+        return {}
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as JSON values."""
+        return {"p": self.p}
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p!r})"
+
+
+_SKIP_DX_SUPPORT: dict[type, bool] = {}
+
+
+def supports_skipping_dX(layer: Any) -> bool:
+    """Whether ``layer.backward`` takes ``need_dX`` (so the first layer can skip dX)."""
+    cls = type(layer)
+    if cls not in _SKIP_DX_SUPPORT:
+        try:
+            _SKIP_DX_SUPPORT[cls] = "need_dX" in inspect.signature(cls.backward).parameters
+        except (TypeError, ValueError):
+            _SKIP_DX_SUPPORT[cls] = False
+    return _SKIP_DX_SUPPORT[cls]
+
+
+def _register_activations() -> None:
+    from fcnet.activations import ACTIVATIONS
+
+    for cls in ACTIVATIONS.values():
+        LAYERS[cls.__name__] = cls
+
+
+_register_activations()

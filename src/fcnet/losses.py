@@ -1,0 +1,354 @@
+"""Losses: each is a mean over the batch, and its ``backward`` returns dL/dY_hat including 1/m.
+
+With per-sample weights w the mean is weighted, L = sum_i w_i L_i / sum_i w_i, and the gradient
+of row i carries w_i / sum w instead of 1/m. Every loss sums over the outputs of one sample
+and averages over samples, so a network with one output sees the textbook formulas.
+
+| loss                 | L_i (one sample)                                  | dL/dY_hat_i (times 1/m)  |
+|----------------------|---------------------------------------------------|--------------------------|
+| MSE                  | 1/2 sum_j (y_hat_j - y_j)^2                       | y_hat - y                |
+| MAE                  | sum_j |y_hat_j - y_j|                             | sign(y_hat - y)          |
+| Huber(delta)         | sum_j r^2/2 if |r| <= delta else delta(|r| - delta/2) | clip(r, -delta, delta) |
+| SoftmaxCrossEntropy  | -sum_j y_j log softmax(z)_j                       | softmax(z) - y           |
+| BinaryCrossEntropy   | sum_j max(z,0) - z y + log(1 + e^-|z|)            | sigmoid(z) - y           |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fcnet._buffers import Buffers
+from fcnet._validation import check_choice, check_number, first_nonfinite
+
+
+class Loss:
+    """Base class: ``forward(Y_hat, Y, sample_weight=None) -> float`` then ``backward()``.
+
+    Subclasses implement ``_forward(Y_hat, Y)`` (setting ``self._dY`` before scaling) and
+    ``prepare_targets``.
+    """
+
+    name = "loss"
+    #: "regression", "classification" (softmax over classes) or "binary" (independent sigmoids)
+    task = "regression"
+
+    def __init__(self) -> None:
+        self._buffers = Buffers()
+        self._dY: np.ndarray | None = None
+        self._per_sample: np.ndarray | None = None
+
+    # --- public protocol -------------------------------------------------------------------
+    def forward(
+        self,
+        Y_hat: np.ndarray,
+        Y: Any,
+        sample_weight: Any = None,
+        *,
+        check: bool = True,
+    ) -> float:
+        """Mean loss over the batch (weighted by ``sample_weight`` when given).
+
+        Parameters
+        ----------
+        Y_hat : ndarray (m, k)
+            The network's output (logits for the cross-entropy losses).
+        Y : array-like
+            Targets: (m, k) or (m,) values; for SoftmaxCrossEntropy integer labels (m,) or
+            probability rows (m, k).
+        sample_weight : array-like (m,), optional
+            Non-negative weights, not all zero.
+        check : bool
+            Validate the inputs (``fit`` validates once up front and passes False).
+        """
+        if check:
+            Y_hat = self._check_output(Y_hat)
+            Y = self.prepare_targets(Y, Y_hat.shape[1], Y_hat.dtype)
+            if len(Y) != len(Y_hat):
+                raise ValueError(
+                    f"{type(self).__name__}: Y has {len(Y)} rows but Y_hat has {len(Y_hat)}."
+                )
+            if sample_weight is not None:
+                sample_weight = check_sample_weight(type(self).__name__, sample_weight, len(Y))
+        self._per_sample = None
+        per_sample = self._forward(Y_hat, Y)  # (m,) L_i; sets self._dY to dL_i/dY_hat
+        m = len(Y_hat)
+        if sample_weight is None:
+            self._dY *= 1.0 / m
+            return float(per_sample.sum()) / m
+        total = float(np.sum(sample_weight, dtype=np.float64))
+        scale = sample_weight / total  # w_i / sum w
+        self._dY *= scale.astype(self._dY.dtype, copy=False)[:, None]
+        return float(np.dot(per_sample.astype(np.float64, copy=False), scale))
+
+    def backward(self) -> np.ndarray:
+        """dL/dY_hat of the last ``forward``, shape of Y_hat, including 1/m (or w_i / sum w)."""
+        if self._dY is None:
+            raise RuntimeError(f"{type(self).__name__}: call forward before backward.")
+        return self._dY
+
+    def prepare_targets(self, Y: Any, n_out: int, dtype: np.dtype) -> np.ndarray:
+        """Validate targets for an output of width ``n_out``; return them as computed with."""
+        return _regression_targets(type(self).__name__, Y, n_out, dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments with the loss name under ``"name"``."""
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+    # --- helpers -----------------------------------------------------------------------
+    def _check_output(self, Y_hat: Any) -> np.ndarray:
+        who = type(self).__name__
+        Y_hat = np.asarray(Y_hat)
+        if Y_hat.dtype.kind != "f":
+            Y_hat = Y_hat.astype(np.float64)
+        if Y_hat.ndim == 1:
+            Y_hat = Y_hat[:, None]
+        if Y_hat.ndim != 2 or Y_hat.shape[0] == 0:
+            raise ValueError(f"{who}: expected Y_hat of shape (m, k) with m >= 1, got {Y_hat.shape}.")
+        bad = first_nonfinite(Y_hat)
+        if bad is not None:
+            raise ValueError(f"{who}: Y_hat contains {Y_hat[bad]} at row {bad[0]}, column {bad[1]}.")
+        return Y_hat
+
+    def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
+        return self._buffers.get(name, like.shape[0], like.shape[1], like.dtype)
+
+    def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class MSE(Loss):
+    """Mean squared error: L = (1/m) sum_i 1/2 sum_j (Y_hat_ij - Y_ij)^2.
+
+    dL/dY_hat = (Y_hat - Y) / m. The 1/2 makes the gradient the plain residual.
+    """
+
+    name = "mse"
+
+    def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        residual = np.subtract(Y_hat, Y, out=self._buffer("dY", Y_hat))  # R = Y_hat - Y
+        squares = np.multiply(residual, residual, out=self._buffer("tmp", Y_hat))
+        self._dY = residual  # dL_i/dY_hat = R
+        return 0.5 * squares.sum(axis=1)
+
+
+class MAE(Loss):
+    """Mean absolute error: L = (1/m) sum_i sum_j |Y_hat_ij - Y_ij|.
+
+    dL/dY_hat = sign(Y_hat - Y) / m (0 where the residual is exactly 0).
+    """
+
+    name = "mae"
+
+    def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        residual = np.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
+        per_sample = np.abs(residual).sum(axis=1)
+        self._dY = np.sign(residual, out=self._buffer("dY", Y_hat))
+        return per_sample
+
+
+class Huber(Loss):
+    """Huber loss: per output r^2 / 2 if |r| <= delta else delta (|r| - delta / 2), r = y_hat - y.
+
+    Summed over outputs, mean over the batch. dL/dY_hat = clip(r, -delta, delta) / m.
+    """
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0) -> None:
+        super().__init__()
+        self.delta = check_number("Huber", "delta", delta, low=0.0, low_open=True)
+
+    def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        d = self.delta
+        residual = np.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
+        size = np.abs(residual)
+        per_entry = np.where(size <= d, 0.5 * residual * residual, d * (size - 0.5 * d))
+        self._dY = np.clip(residual, -d, d, out=self._buffer("dY", Y_hat))
+        return per_entry.sum(axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "delta": self.delta}
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax fused with cross-entropy, on logits Z (m, k).
+
+    Forward, with log-sum-exp so that no exponential overflows::
+
+        s_ij = z_ij - max_j z_ij
+        log p_ij = s_ij - log sum_j e^(s_ij)
+        L = -(1/m) sum_i sum_j y_ij log p_ij
+
+    Backward: dZ = (P - Y) / m. Fusing the two is why this is a loss and not a softmax layer
+    followed by a log: the Jacobian of softmax and the derivative of the log cancel to P - Y,
+    which is exact and cheap, whereas log(softmax(z)) underflows to -inf for large logits.
+
+    Targets are integer labels (m,) in [0, k) or probability rows (m, k) summing to 1.
+    """
+
+    name = "cross_entropy"
+    task = "classification"
+
+    def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        m = Z.shape[0]
+        P = self._buffer("dY", Z)
+        row = self._buffers.get("row", m, 1, Z.dtype)
+        np.max(Z, axis=1, keepdims=True, out=row)
+        np.subtract(Z, row, out=P)  # s = z - max z  (<= 0)
+        shifted = self._buffer("shifted", Z)
+        np.copyto(shifted, P)
+        np.exp(P, out=P)
+        np.sum(P, axis=1, keepdims=True, out=row)
+        P /= row  # softmax
+        np.log(row, out=row)  # log sum e^s
+        if Y.ndim == 1:
+            rows = np.arange(m)
+            per_sample = row[:, 0] - shifted[rows, Y]  # -log p_{i, y_i}
+            P[rows, Y] -= 1.0  # P - Y
+        else:
+            per_sample = row[:, 0] * Y.sum(axis=1) - np.einsum("ij,ij->i", Y, shifted)
+            P -= Y
+        self._dY = P
+        return per_sample
+
+    def prepare_targets(self, Y: Any, n_out: int, dtype: np.dtype) -> np.ndarray:
+        return class_targets(type(self).__name__, Y, n_out, dtype)
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy on logits z, with y in [0, 1] (one or several independent outputs).
+
+    L_i = sum_j max(z, 0) - z y + log(1 + e^-|z|)   (= -y log s(z) - (1 - y) log(1 - s(z)))
+
+    Backward: dz = (sigmoid(z) - y) / m. The form above never overflows for large |z|.
+    """
+
+    name = "binary_cross_entropy"
+    task = "binary"
+
+    def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        tmp = self._buffer("tmp", Z)
+        np.abs(Z, out=tmp)
+        np.negative(tmp, out=tmp)
+        np.exp(tmp, out=tmp)  # e^-|z|
+        per_entry = np.log1p(tmp) + np.maximum(Z, 0) - Z * Y
+        dY = self._buffer("dY", Z)
+        # sigmoid(z) from e = e^-|z|: 1 / (1 + e) for z >= 0, e / (1 + e) for z < 0
+        np.add(tmp, 1, out=dY)
+        np.divide(np.where(Z >= 0, 1, tmp), dY, out=dY)
+        dY -= Y
+        self._dY = dY
+        return per_entry.sum(axis=1)
+
+    def prepare_targets(self, Y: Any, n_out: int, dtype: np.dtype) -> np.ndarray:
+        who = type(self).__name__
+        Y = _regression_targets(who, Y, n_out, dtype)
+        outside = (Y < 0) | (Y > 1)
+        if outside.any():
+            row, col = (int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(f"{who}: targets must lie in [0, 1], got {Y[row, col]} at row {row}.")
+        return Y
+
+
+def check_sample_weight(who: str, sample_weight: Any, m: int) -> np.ndarray:
+    """Validate per-sample weights: (m,), finite, >= 0, not all zero; returned as float64."""
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{who}: sample_weight must hold numbers ({exc}).") from exc
+    if w.ndim != 1 or len(w) != m:
+        raise ValueError(f"{who}: expected sample_weight of shape ({m},), got {w.shape}.")
+    bad = first_nonfinite(w)
+    if bad is not None:
+        raise ValueError(f"{who}: sample_weight contains {w[bad]} at row {bad[0]}.")
+    if (w < 0).any():
+        row = int(np.argmax(w < 0))
+        raise ValueError(f"{who}: sample_weight must be >= 0, got {w[row]} at row {row}.")
+    if not w.any():
+        raise ValueError(f"{who}: sample_weight is all zero; at least one weight must be > 0.")
+    return w
+
+
+def class_targets(who: str, Y: Any, n_classes: int, dtype: np.dtype) -> np.ndarray:
+    """Integer labels (m,) in [0, n_classes) as int64, or probability rows (m, k) as ``dtype``."""
+    Y = np.asarray(Y)
+    if Y.dtype == object or Y.dtype.kind in "USc":
+        raise TypeError(f"{who}: labels must be integers, got dtype {Y.dtype}.")
+    if Y.ndim == 2 and Y.shape[1] == 1:
+        Y = Y[:, 0]
+    if Y.ndim == 1:
+        if Y.dtype.kind == "f":
+            bad = first_nonfinite(Y)
+            if bad is not None:
+                raise ValueError(f"{who}: labels contain {Y[bad]} at row {bad[0]}.")
+            fractional = Y != np.round(Y)
+            if fractional.any():
+                row = int(np.argmax(fractional))
+                raise ValueError(
+                    f"{who}: labels must be integers in [0, {n_classes}), got {Y[row]} at row {row}."
+                )
+        labels = Y.astype(np.int64)
+        outside = (labels < 0) | (labels >= n_classes)
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise ValueError(
+                f"{who}: labels must be integers in [0, {n_classes}), got {labels[row]} at row {row}."
+            )
+        return labels
+    if Y.ndim != 2 or Y.shape[1] != n_classes:
+        raise ValueError(
+            f"{who}: expected integer labels (m,) or probability rows (m, {n_classes}), "
+            f"got shape {Y.shape}."
+        )
+    P = Y.astype(dtype)
+    bad = first_nonfinite(P)
+    if bad is not None:
+        raise ValueError(f"{who}: targets contain {P[bad]} at row {bad[0]}, column {bad[1]}.")
+    if (P < 0).any():
+        row = int(np.argwhere(P < 0)[0][0])
+        raise ValueError(f"{who}: probability rows must be >= 0, got a negative value at row {row}.")
+    sums = P.sum(axis=1, dtype=np.float64)
+    off = np.abs(sums - 1.0) > 1e-4
+    if off.any():
+        row = int(np.argmax(off))
+        raise ValueError(f"{who}: probability rows must sum to 1, got {sums[row]:.6g} at row {row}.")
+    return P
+
+
+def _regression_targets(who: str, Y: Any, n_out: int, dtype: np.dtype) -> np.ndarray:
+    Y = np.asarray(Y)
+    if Y.dtype == object or Y.dtype.kind in "USc":
+        raise TypeError(f"{who}: targets must be real numbers, got dtype {Y.dtype}.")
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.ndim != 2 or Y.shape[1] != n_out:
+        raise ValueError(
+            f"{who}: expected targets of shape (m, {n_out}) to match the output, got {Y.shape}."
+        )
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+    bad = first_nonfinite(Y)
+    if bad is not None:
+        raise ValueError(f"{who}: targets contain {Y[bad]} at row {bad[0]}, column {bad[1]}.")
+    return Y
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (MSE, MAE, Huber, SoftmaxCrossEntropy, BinaryCrossEntropy)
+}
+LOSSES["softmax_cross_entropy"] = SoftmaxCrossEntropy
+LOSSES["bce"] = BinaryCrossEntropy
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """Return a new loss for a name (``"mse"``, ``"cross_entropy"``, ...) or the object itself."""
+    if isinstance(loss, str):
+        return check_choice("losses", "loss", loss, LOSSES)()
+    if hasattr(loss, "forward") and hasattr(loss, "backward"):
+        return loss
+    raise TypeError(f"losses: expected a loss name or a Loss object, got {type(loss).__name__}.")

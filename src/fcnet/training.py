@@ -1,0 +1,868 @@
+"""The training loop: mini-batches, validation, metrics, schedules, callbacks, checkpoints.
+
+One step, for a batch (X_b, y_b) of m rows::
+
+    Y_hat = model.forward(X_b, training=True)
+    L     = loss(Y_hat, y_b)  (+ the layers' l1/l2 penalty)
+    dY    = dL/dY_hat                      (carries 1/m, or w_i / sum w)
+    model.backward(dY)                     (dX of the first layer is skipped)
+    clip the global gradient norm          (if clip_norm)
+    optimizer.step(params, grads)
+
+Guarantees: the same ``rng`` gives bit-identical parameters; bad input raises before any
+parameter changes; a non-finite loss or gradient raises :class:`TrainingDiverged` with the
+parameters of the last finite state; Ctrl-C / SIGTERM finish the current step and return.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fcnet import io
+from fcnet._random import as_generator
+from fcnet._validation import as_float_matrix, check_number, check_positive_int
+from fcnet.losses import Loss, check_sample_weight, get_loss
+from fcnet.optimizers import Optimizer, get_optimizer
+
+CHECKPOINT_KIND = "checkpoint"
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss or gradient became NaN or inf during ``fit``.
+
+    Attributes
+    ----------
+    epoch, batch : int
+        Where it happened (0-based).
+    history : History
+        The epochs completed before it.
+    """
+
+    def __init__(self, message: str, epoch: int, batch: int, history: History) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch = batch
+        self.history = history
+
+
+@dataclass
+class History:
+    """Per-epoch values recorded by ``fit``.
+
+    Attributes
+    ----------
+    history : dict of str to list of float
+        ``"loss"``, ``"lr"``, each metric, and ``"val_..."`` for validation values.
+    epoch : list of int
+        The epochs (0-based) the lists refer to.
+    interrupted : bool
+        True when Ctrl-C or SIGTERM ended training early.
+    stopped_early : bool
+        True when a callback (e.g. EarlyStopping) ended training.
+    """
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch: list[int] = field(default_factory=list)
+    interrupted: bool = False
+    stopped_early: bool = False
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record one epoch's values."""
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "history": self.history,
+            "epoch": self.epoch,
+            "interrupted": self.interrupted,
+            "stopped_early": self.stopped_early,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            history={k: list(v) for k, v in data.get("history", {}).items()},
+            epoch=list(data.get("epoch", [])),
+        )
+
+    def __repr__(self) -> str:
+        keys = ", ".join(self.history)
+        return f"History(epochs={len(self.epoch)}, keys=[{keys}], interrupted={self.interrupted})"
+
+
+def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
+    """Validate X (2-D, numeric, finite, right width) and apply the model's scaler, if any."""
+    scaler = getattr(model, "preprocessing", None)
+    if scaler is not None:
+        X = as_float_matrix(who, "X", X, np.dtype(np.float64), getattr(scaler, "n_features", None))
+        X = scaler.transform(X)
+    return as_float_matrix(who, "X", X, model.dtype, model.n_in)
+
+
+def _infer_loss(y: Any, n_out: int | None) -> str:
+    y = np.asarray(y)
+    integral = y.dtype.kind in "biu" or (
+        y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all()
+    )
+    if y.ndim == 1 and integral and n_out is not None and n_out > 1:
+        return "cross_entropy"
+    if integral and n_out == 1 and y.size and set(np.unique(y).tolist()) <= {0, 1}:
+        return "binary_cross_entropy"
+    return "mse"
+
+
+def fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Loss | None = None,
+    optimizer: str | Optimizer = "adam",
+    lr: float | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    validation_split: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    metrics: Sequence[Any] | None = None,
+    class_weight: str | dict[Any, float] | None = None,
+    sample_weight: Any = None,
+    schedule: Any = None,
+    clip_norm: float | None = None,
+    callbacks: Sequence[Any] | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    shuffle: bool = True,
+    rng: Any = None,
+    verbose: int = 0,
+) -> History:
+    """Train ``model`` on (X, y) with mini-batch gradient descent.
+
+    Parameters
+    ----------
+    model : Sequential
+    X : array-like (m, n_in)
+        Features; float32 C-contiguous data is used without a copy.
+    y : array-like
+        Integer labels (m,) for ``cross_entropy``; values (m,) or (m, n_out) otherwise.
+    loss : str or Loss, optional
+        Default: ``cross_entropy`` for integer labels and several outputs,
+        ``binary_cross_entropy`` for 0/1 labels and one output, else ``mse``.
+    optimizer : str or Optimizer, default "adam"
+    lr : float, optional
+        Overrides the optimizer's learning rate.
+    epochs, batch_size : int
+        The last partial batch of each epoch is used.
+    validation_split : float in [0, 1)
+        Fraction held out, shuffled (stratified by class for classification).
+    validation_data : (X_val, y_val), optional
+        Used instead of ``validation_split``.
+    metrics : list of str or callables
+        Names from :mod:`fcnet.metrics` (``"accuracy"``, ``"f1"``, ...); recorded per epoch for
+        training (on the training batches as seen, with dropout) and validation.
+    class_weight : "balanced" or dict, optional
+        Per-class weights (classification); ``"balanced"`` is m / (k * count_c).
+    sample_weight : array-like (m,), optional
+        Per-sample weights, multiplied with the class weights.
+    schedule : Schedule, optional
+        Learning rate per epoch (:mod:`fcnet.schedules`); recorded as ``history["lr"]``.
+    clip_norm : float, optional
+        Rescale the gradients when their global L2 norm exceeds it.
+    callbacks : list, optional
+        Objects with optional ``on_train_begin(model)``, ``on_epoch_end(epoch, logs, model)``
+        (returning True stops training) and ``on_train_end(model)``.
+    checkpoint : path, optional
+        Written atomically after every epoch (and on interrupt).
+    resume : bool
+        Continue from ``checkpoint`` when it exists.
+    shuffle : bool
+        Shuffle the training rows every epoch.
+    rng : Generator or int, optional
+        Source of the shuffles, the validation split and the dropout masks.
+    verbose : int
+        0 silent, 1 one line per epoch (to stderr).
+
+    Returns
+    -------
+    History
+    """
+    trainer = _Trainer(
+        model,
+        loss=loss,
+        optimizer=optimizer,
+        lr=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=validation_split,
+        metrics=metrics,
+        schedule=schedule,
+        clip_norm=clip_norm,
+        callbacks=callbacks,
+        checkpoint=checkpoint,
+        resume=resume,
+        shuffle=shuffle,
+        rng=rng,
+        verbose=verbose,
+        y_for_loss=y,
+    )
+    trainer.set_data(X, y, sample_weight, class_weight, validation_data)
+    return trainer.run()
+
+
+class _Trainer:
+    """State of one ``fit`` call, split into steps small enough to read."""
+
+    def __init__(self, model: Any, *, y_for_loss: Any, **options: Any) -> None:
+        self.model = model
+        self.epochs = check_positive_int("fit", "epochs", options["epochs"])
+        self.batch_size = check_positive_int("fit", "batch_size", options["batch_size"])
+        split = options["validation_split"]
+        self.validation_split = check_number(
+            "fit", "validation_split", split, low=0.0, high=1.0, high_open=True
+        )
+        clip = options["clip_norm"]
+        self.clip_norm = None if clip is None else check_number(
+            "fit", "clip_norm", clip, low=0.0, low_open=True
+        )
+        if options["verbose"] not in (0, 1, 2, False, True):
+            raise ValueError(f"fit: expected verbose 0, 1 or 2, got {options['verbose']!r}.")
+        self.verbose = int(options["verbose"])
+        self.shuffle = bool(options["shuffle"])
+        self.rng = as_generator(options["rng"], "fit")
+        loss = options["loss"]
+        if loss is None:
+            loss = _infer_loss(y_for_loss, model.n_out)
+        self.loss = get_loss(loss)
+        lr = options["lr"]
+        if lr is not None:
+            check_number("fit", "lr", lr, low=0.0, low_open=True)
+        self.optimizer = get_optimizer(options["optimizer"], lr)
+        self.base_lr = float(self.optimizer.lr)
+        self.schedule = _get_schedule(options["schedule"])
+        self.metrics = _get_metrics(options["metrics"])
+        self.callbacks = list(options["callbacks"] or [])
+        for cb in self.callbacks:
+            if not any(hasattr(cb, h) for h in ("on_epoch_end", "on_train_begin", "on_train_end")):
+                raise TypeError(
+                    f"fit: callback {type(cb).__name__} has none of on_train_begin, "
+                    "on_epoch_end, on_train_end."
+                )
+        checkpoint = options["checkpoint"]
+        if checkpoint is not None and not isinstance(checkpoint, str | Path):
+            raise TypeError(f"fit: expected checkpoint to be a path, got {type(checkpoint).__name__}.")
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.resume = bool(options["resume"])
+        if self.resume and self.checkpoint is None:
+            raise ValueError("fit: resume=True needs checkpoint=PATH, got checkpoint=None.")
+        self.history = History()
+        self.start_epoch = 0
+        self._interrupt: int | None = None
+
+    # --- data ------------------------------------------------------------------------------
+    def set_data(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        class_weight: Any,
+        validation_data: Any,
+    ) -> None:
+        model, loss = self.model, self.loss
+        X = prepare_inputs(model, X, "fit")
+        m = X.shape[0]
+        y_arr = np.asarray(y) if not isinstance(y, np.ndarray) else y
+        if y_arr.ndim == 0 or len(y_arr) != m:
+            got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
+            raise ValueError(f"fit: y has {got} but X has {m}.")
+        n_out = model.n_out
+        if n_out is None:
+            n_out = model._forward(X[:1], training=False).shape[1]
+        Y = loss.prepare_targets(y_arr, n_out, model.dtype) if hasattr(loss, "prepare_targets") else y_arr
+        task = getattr(loss, "task", "regression")
+        if task == "classification" and Y.ndim == 1:
+            present = np.unique(Y)
+            if len(present) < 2:
+                raise ValueError(
+                    f"fit: y holds one class only ({present[0]}); a classifier needs at least two."
+                )
+        weights = None
+        if sample_weight is not None:
+            weights = check_sample_weight("fit", sample_weight, m)
+        if class_weight is not None:
+            per_class = _class_weights(class_weight, Y, task)
+            weights = per_class if weights is None else weights * per_class
+        if weights is not None and not weights.any():
+            raise ValueError("fit: every sample has weight 0; at least one must be > 0.")
+        self.X, self.Y, self.weights = X, Y, weights
+        self.val: tuple[np.ndarray, np.ndarray] | None = None
+        if validation_data is not None:
+            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+                raise TypeError("fit: expected validation_data as a pair (X_val, y_val).")
+            Xv = prepare_inputs(model, validation_data[0], "fit (validation_data)")
+            yv = np.asarray(validation_data[1])
+            if len(yv) != len(Xv):
+                raise ValueError(
+                    f"fit: validation y has {len(yv)} rows but validation X has {len(Xv)}."
+                )
+            self.val = (Xv, loss.prepare_targets(yv, n_out, model.dtype))
+            self.train_idx = np.arange(m)
+        elif self.validation_split > 0:
+            train_idx, val_idx = _split(Y, task, self.validation_split, self.rng)
+            if len(train_idx) == 0 or len(val_idx) == 0:
+                raise ValueError(
+                    f"fit: validation_split={self.validation_split} leaves "
+                    f"{len(train_idx)} training and {len(val_idx)} validation rows of {m}."
+                )
+            self.train_idx = train_idx
+            self.val = (X[val_idx], Y[val_idx])
+        else:
+            self.train_idx = np.arange(m)
+        if model.task is None or getattr(loss, "task", None) is not None:
+            model.task = task
+
+    # --- the loop ----------------------------------------------------------------------------
+    def run(self) -> History:
+        model = self.model
+        self._assign_dropout_rngs()
+        progress = self._maybe_resume()
+        self.trainable = _trainable_params(model)
+        self.lr_scale = _lr_scale(model)
+        self._snapshot = {k: np.empty_like(v) for k, v in model.params().items()}
+        for cb in self.callbacks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(model)
+        model.stop_training = False
+        with _InterruptGuard() as guard:
+            self._guard = guard
+            for epoch in range(self.start_epoch, self.epochs):
+                logs = self._run_epoch(epoch, progress)
+                progress = None
+                if logs is None:  # interrupted mid-epoch; checkpoint already written
+                    self.history.interrupted = True
+                    break
+                self.history.append(epoch, logs)
+                if self.schedule is not None and hasattr(self.schedule, "update"):
+                    self.schedule.update(epoch, logs)
+                stop = False
+                for cb in self.callbacks:
+                    if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(epoch, logs, model):
+                        stop = True
+                stop = stop or bool(model.stop_training)
+                if self.checkpoint is not None:
+                    self._write_checkpoint(epoch + 1)
+                if self.verbose:
+                    _print_epoch(epoch, self.epochs, logs, self._epoch_seconds)
+                if guard.received is not None:
+                    self.history.interrupted = True
+                    break
+                if stop:
+                    self.history.stopped_early = True
+                    break
+        for cb in self.callbacks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end(model)
+        model.release_caches()
+        return self.history
+
+    def _run_epoch(self, epoch: int, progress: dict[str, Any] | None) -> dict[str, float] | None:
+        model, loss, opt = self.model, self.loss, self.optimizer
+        started = time.perf_counter()
+        opt.lr = self.base_lr if self.schedule is None else float(self.schedule.lr(epoch, self.base_lr))
+        for key, value in model.params().items():
+            np.copyto(self._snapshot[key], value)
+        if progress is not None:
+            order = progress["order"]
+            first_step = progress["step"]
+            loss_sum, weight_sum = progress["loss_sum"], progress["weight_sum"]
+            collected = progress["collected"]
+        else:
+            order = self.rng.permutation(self.train_idx) if self.shuffle else self.train_idx
+            first_step, loss_sum, weight_sum = 0, 0.0, 0.0
+            collected = None
+        if self.metrics and collected is None:
+            n_out = model.n_out or 1
+            collected = np.empty((len(order), n_out), dtype=model.dtype)
+        X, Y, weights = self.X, self.Y, self.weights
+        B = self.batch_size
+        n_steps = -(-len(order) // B)
+        x_buf = np.empty((min(B, len(order)), X.shape[1]), dtype=X.dtype)
+        y_buf = np.empty((min(B, len(order)),) + Y.shape[1:], dtype=Y.dtype)
+        penalized = any(getattr(layer, "l1", 0) or getattr(layer, "l2", 0) for layer in model.layers)
+        for step in range(first_step, n_steps):
+            idx = order[step * B : (step + 1) * B]
+            n = len(idx)
+            Xb = np.take(X, idx, axis=0, out=x_buf[:n], mode="clip")
+            Yb = np.take(Y, idx, axis=0, out=y_buf[:n], mode="clip")
+            wb = None if weights is None else weights[idx]
+            out = model._forward(Xb, True)
+            value = loss.forward(out, Yb, wb, check=False) if isinstance(loss, Loss) else loss.forward(out, Yb, wb)
+            if penalized:
+                value += model.penalty()
+            if not np.isfinite(value):
+                self._diverged(epoch, step, "the loss", value)
+            if collected is not None:
+                collected[step * B : step * B + n] = out
+            model._backward(loss.backward(), need_dX=False)
+            sumsq = _sum_of_squares(self.trainable)
+            if not np.isfinite(sumsq):
+                self._diverged(epoch, step, "a gradient", sumsq)
+            if self.clip_norm is not None:
+                _clip(self.trainable, sumsq, self.clip_norm)
+            opt.step(self.trainable["params"], self.trainable["grads"], self.lr_scale)
+            w = float(n) if wb is None else float(wb.sum())
+            loss_sum += value * w
+            weight_sum += w
+            if self._guard.received is not None and step + 1 < n_steps:
+                if self.checkpoint is not None:
+                    self._write_checkpoint(
+                        epoch,
+                        progress={
+                            "order": order,
+                            "step": step + 1,
+                            "loss_sum": loss_sum,
+                            "weight_sum": weight_sum,
+                            "collected": collected,
+                        },
+                    )
+                return None
+        logs: dict[str, float] = {"loss": loss_sum / weight_sum if weight_sum else float("nan")}
+        if self.metrics:
+            assert collected is not None
+            logs.update(
+                _metric_values(self.metrics, Y[order], collected, getattr(loss, "task", "regression"))
+            )
+        if self.val is not None:
+            val_logs = _evaluate_arrays(
+                model, loss, self.val[0], self.val[1], self.metrics, None, 4096
+            )
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        logs["lr"] = opt.lr
+        self._epoch_seconds = time.perf_counter() - started
+        return logs
+
+    def _diverged(self, epoch: int, step: int, what: str, value: float) -> None:
+        model = self.model
+        params = model.params()
+        restored = "the last finite state (before this step)"
+        if not all(np.isfinite(p).all() for p in params.values()):
+            for key, p in params.items():
+                np.copyto(p, self._snapshot[key])
+            restored = f"their values at the start of epoch {epoch}"
+        model.release_caches()
+        raise TrainingDiverged(
+            f"fit: training diverged at epoch {epoch}, batch {step}: {what} is {value}. "
+            f"Parameters were restored to {restored}. Try a smaller learning rate "
+            f"(lr is {self.optimizer.lr:g}), clip_norm, or scaling the inputs.",
+            epoch,
+            step,
+            self.history,
+        )
+
+    # --- randomness, checkpoints -------------------------------------------------------------
+    def _assign_dropout_rngs(self) -> None:
+        for layer in self.model.layers:
+            if hasattr(layer, "rng") and layer.rng is None and hasattr(layer, "p"):
+                layer.rng = np.random.default_rng(self.rng.integers(2**63))
+
+    def _rng_states(self) -> dict[str, Any]:
+        states = {"fit": self.rng.bit_generator.state}
+        for i, layer in enumerate(self.model.layers):
+            rng = getattr(layer, "rng", None)
+            if isinstance(rng, np.random.Generator):
+                states[str(i)] = rng.bit_generator.state
+        return states
+
+    def _write_checkpoint(self, epochs_done: int, progress: dict[str, Any] | None = None) -> None:
+        assert self.checkpoint is not None
+        tensors = io.model_tensors(self.model)
+        opt_meta, opt_arrays = self.optimizer.state_dict()
+        tensors.update({f"optimizer/{k}": v for k, v in opt_arrays.items()})
+        meta: dict[str, Any] = {
+            "epochs_done": epochs_done,
+            "history": self.history.to_dict(),
+            "optimizer": opt_meta,
+            "base_lr": self.base_lr,
+            "rng": self._rng_states(),
+            "n_train": int(len(self.train_idx)),
+            "batch_size": self.batch_size,
+        }
+        if self.schedule is not None and hasattr(self.schedule, "state_dict"):
+            meta["schedule"] = self.schedule.state_dict()
+        meta["callbacks"] = []
+        for i, cb in enumerate(self.callbacks):
+            if hasattr(cb, "state_dict"):
+                cb_meta, cb_arrays = _split_state(cb.state_dict())
+                meta["callbacks"].append(cb_meta)
+                tensors.update({f"callback{i}/{k}": v for k, v in cb_arrays.items()})
+            else:
+                meta["callbacks"].append(None)
+        if self.val is not None and self.validation_split > 0:
+            pass
+        tensors["train/train_idx"] = np.asarray(self.train_idx, dtype=np.int64)
+        if progress is not None:
+            meta["progress"] = {
+                "step": progress["step"],
+                "loss_sum": progress["loss_sum"],
+                "weight_sum": progress["weight_sum"],
+            }
+            tensors["progress/order"] = np.asarray(progress["order"], dtype=np.int64)
+            if progress["collected"] is not None:
+                tensors["progress/collected"] = progress["collected"]
+        metadata = {
+            "format": io.FORMAT,
+            "format_version": io.FORMAT_VERSION,
+            "kind": CHECKPOINT_KIND,
+            "architecture": json.dumps(self.model.get_config()),
+            "training": json.dumps(meta),
+        }
+        io.write_tensors(self.checkpoint, tensors, metadata)
+
+    def _maybe_resume(self) -> dict[str, Any] | None:
+        if not self.resume or self.checkpoint is None or not self.checkpoint.exists():
+            return None
+        path = self.checkpoint
+        tensors, metadata = io.read_tensors(path)
+        if metadata.get("format") != io.FORMAT or metadata.get("kind") != CHECKPOINT_KIND:
+            raise ValueError(f"'{path}': not an fcnet checkpoint.")
+        try:
+            meta = json.loads(metadata["training"])
+            epochs_done = int(meta["epochs_done"])
+            architecture = json.loads(metadata["architecture"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"'{path}': checkpoint metadata is missing or malformed ({exc}).") from exc
+        if [e["type"] for e in architecture.get("layers", [])] != [
+            type(layer).__name__ for layer in self.model.layers
+        ]:
+            raise ValueError(f"'{path}': the checkpoint was written for a different architecture.")
+        train_idx = tensors.get("train/train_idx")
+        if train_idx is None or len(train_idx) != len(self.train_idx):
+            raise ValueError(
+                f"'{path}': the checkpoint was written for {0 if train_idx is None else len(train_idx)} "
+                f"training rows, this call has {len(self.train_idx)}."
+            )
+        if int(meta.get("batch_size", self.batch_size)) != self.batch_size:
+            raise ValueError(
+                f"'{path}': the checkpoint used batch_size={meta['batch_size']}, "
+                f"this call has {self.batch_size}; resume with the same settings."
+            )
+        model_part = {k: v for k, v in tensors.items() if "/" not in k}
+        io.assign_model_tensors(self.model, model_part, path)
+        opt_arrays = {k[len("optimizer/") :]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+        try:
+            self.optimizer.load_state_dict(meta["optimizer"], opt_arrays)
+            self.base_lr = float(meta.get("base_lr", self.base_lr))
+            self.history = History.from_dict(meta["history"])
+            self.rng.bit_generator.state = meta["rng"]["fit"]
+            for i, layer in enumerate(self.model.layers):
+                if str(i) in meta["rng"] and isinstance(getattr(layer, "rng", None), np.random.Generator):
+                    layer.rng.bit_generator.state = meta["rng"][str(i)]
+            if self.schedule is not None and "schedule" in meta:
+                self.schedule.load_state_dict(meta["schedule"])
+            for i, cb in enumerate(self.callbacks):
+                saved = meta.get("callbacks", [])
+                if hasattr(cb, "load_state_dict") and i < len(saved) and saved[i] is not None:
+                    prefix = f"callback{i}/"
+                    arrays = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                    cb.load_state_dict(_join_state(saved[i], arrays))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"'{path}': checkpoint training state is malformed ({exc}).") from exc
+        self.train_idx = np.asarray(train_idx, dtype=np.int64)
+        self.start_epoch = epochs_done
+        if "progress" in meta:
+            order = tensors["progress/order"]
+            return {
+                "order": np.asarray(order, dtype=np.int64),
+                "step": int(meta["progress"]["step"]),
+                "loss_sum": float(meta["progress"]["loss_sum"]),
+                "weight_sum": float(meta["progress"]["weight_sum"]),
+                "collected": None
+                if "progress/collected" not in tensors
+                else np.array(tensors["progress/collected"]),
+            }
+        return None
+
+
+def evaluate(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Loss | None = None,
+    metrics: Sequence[Any] | None = None,
+    sample_weight: Any = None,
+    batch_size: int = 4096,
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` on (X, y): ``{"loss": ..., "accuracy": ...}``.
+
+    The loss defaults to the one matching the model's task (cross-entropy for a classifier).
+    Metrics default to ``["accuracy"]`` for classifiers and none for regressors.
+    """
+    X = prepare_inputs(model, X, "evaluate")
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 0 or len(y_arr) != len(X):
+        got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
+        raise ValueError(f"evaluate: y has {got} but X has {len(X)}.")
+    if model.classes is not None and y_arr.dtype.kind in "OUS" or (
+        model.classes is not None and not np.issubdtype(y_arr.dtype, np.integer)
+    ):
+        y_arr = _encode_with_classes(y_arr, model.classes)
+    if loss is None:
+        loss = {"classification": "cross_entropy", "binary": "binary_cross_entropy"}.get(
+            model.task or "", None
+        ) or _infer_loss(y_arr, model.n_out)
+    loss_obj = get_loss(loss)
+    Y = loss_obj.prepare_targets(y_arr, model.n_out, model.dtype)
+    if metrics is None:
+        metrics = ["accuracy"] if getattr(loss_obj, "task", "") in ("classification", "binary") else []
+    weights = None if sample_weight is None else check_sample_weight("evaluate", sample_weight, len(X))
+    return _evaluate_arrays(model, loss_obj, X, Y, _get_metrics(metrics), weights, batch_size)
+
+
+def _evaluate_arrays(
+    model: Any,
+    loss: Any,
+    X: np.ndarray,
+    Y: np.ndarray,
+    metrics: list[Any],
+    weights: np.ndarray | None,
+    batch_size: int,
+) -> dict[str, float]:
+    outputs = model._predict_raw(X, batch_size)
+    value = loss.forward(outputs, Y, weights, check=False) if isinstance(loss, Loss) else loss.forward(outputs, Y, weights)
+    logs = {"loss": float(value)}
+    logs.update(_metric_values(metrics, Y, outputs, getattr(loss, "task", "regression")))
+    return logs
+
+
+def _metric_values(metrics: list[Any], Y: np.ndarray, outputs: np.ndarray, task: str) -> dict[str, float]:
+    logs: dict[str, float] = {}
+    if not metrics:
+        return logs
+    if task == "classification":
+        true_labels = Y if Y.ndim == 1 else Y.argmax(axis=1)
+        labels = outputs.argmax(axis=1)
+        scores = _softmax64(outputs)
+    elif task == "binary":
+        true_labels = Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.astype(np.int64)
+        labels = (outputs[:, 0] > 0).astype(np.int64) if outputs.shape[1] == 1 else (outputs > 0).astype(np.int64)
+        probability = 1.0 / (1.0 + np.exp(-outputs.astype(np.float64)))
+        scores = np.hstack([1 - probability, probability]) if outputs.shape[1] == 1 else probability
+    else:
+        true_labels = labels = scores = None
+    for metric in metrics:
+        if metric.needs == "values":
+            value = metric.function(Y, outputs)
+        elif true_labels is None:
+            raise ValueError(
+                f"fit: metric {metric.name!r} needs class labels, but the loss is for regression."
+            )
+        elif metric.needs == "scores":
+            value = metric.function(true_labels, scores)
+        else:
+            value = metric.function(true_labels, labels)
+        logs[metric.name] = float(value)
+    return logs
+
+
+def _softmax64(Z: np.ndarray) -> np.ndarray:
+    Z = Z.astype(np.float64)
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+def _encode_with_classes(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    lookup = {c: i for i, c in enumerate(classes.tolist())}
+    codes = np.empty(len(y), dtype=np.int64)
+    for row, value in enumerate(y.tolist()):
+        if value not in lookup:
+            raise ValueError(
+                f"evaluate: label {value!r} at row {row} is not one of the model's classes "
+                f"{classes.tolist()}."
+            )
+        codes[row] = lookup[value]
+    return codes
+
+
+def _get_metrics(metrics: Sequence[Any] | None) -> list[Any]:
+    if not metrics:
+        return []
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    from fcnet.metrics import get_metric
+
+    return [get_metric(m) for m in metrics]
+
+
+def _get_schedule(schedule: Any) -> Any:
+    if schedule is None:
+        return None
+    if isinstance(schedule, str):
+        from fcnet.schedules import get_schedule
+
+        return get_schedule(schedule)
+    if not hasattr(schedule, "lr"):
+        raise TypeError(f"fit: expected schedule to have an lr(epoch, base_lr) method, got {schedule!r}.")
+    return schedule
+
+
+def _class_weights(class_weight: Any, Y: np.ndarray, task: str) -> np.ndarray:
+    if task == "classification":
+        labels = Y if Y.ndim == 1 else Y.argmax(axis=1)
+    elif task == "binary" and Y.shape[1] == 1:
+        labels = Y[:, 0].astype(np.int64)
+    else:
+        raise ValueError(f"fit: class_weight needs class labels, but the loss is for {task}.")
+    present, counts = np.unique(labels, return_counts=True)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"fit: expected class_weight 'balanced' or a dict, got {class_weight!r}.")
+        per_class = len(labels) / (len(present) * counts.astype(np.float64))
+        table = dict(zip(present.tolist(), per_class.tolist(), strict=True))
+    elif isinstance(class_weight, dict):
+        table = {}
+        for label, weight in class_weight.items():
+            table[int(label)] = check_number("fit", f"class_weight[{label!r}]", weight, low=0.0)
+        missing = sorted(set(present.tolist()) - set(table))
+        for label in missing:
+            table[label] = 1.0
+    else:
+        raise TypeError(f"fit: expected class_weight 'balanced' or a dict, got {type(class_weight).__name__}.")
+    lookup = np.ones(int(labels.max()) + 1)
+    for label, weight in table.items():
+        if 0 <= label < len(lookup):
+            lookup[label] = weight
+    return lookup[labels]
+
+
+def _split(Y: np.ndarray, task: str, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    m = len(Y)
+    if task == "classification" and Y.ndim == 1:
+        train, val = [], []
+        for label in np.unique(Y):
+            rows = rng.permutation(np.flatnonzero(Y == label))
+            n_val = int(round(fraction * len(rows)))
+            if len(rows) >= 2:
+                n_val = min(max(n_val, 1), len(rows) - 1)
+            val.append(rows[:n_val])
+            train.append(rows[n_val:])
+        return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+    rows = rng.permutation(m)
+    n_val = int(round(fraction * m))
+    return np.sort(rows[n_val:]), np.sort(rows[:n_val])
+
+
+def _trainable_params(model: Any) -> dict[str, dict[str, np.ndarray]]:
+    params: dict[str, np.ndarray] = {}
+    grads: dict[str, np.ndarray] = {}
+    for i, layer in enumerate(model.layers):
+        if not getattr(layer, "trainable", True):
+            continue
+        layer_grads = layer.grads()
+        for name, value in layer.params().items():
+            params[f"{i}.{name}"] = value
+            grads[f"{i}.{name}"] = layer_grads[name]
+    flat = [g.reshape(-1) for g in grads.values()]
+    return {"params": params, "grads": grads, "flat": flat}
+
+
+def _lr_scale(model: Any) -> dict[str, float] | None:
+    scale = {}
+    for i, layer in enumerate(model.layers):
+        mult = getattr(layer, "lr_mult", 1.0)
+        if mult != 1.0:
+            for name in layer.params():
+                scale[f"{i}.{name}"] = float(mult)
+    return scale or None
+
+
+def _sum_of_squares(trainable: dict[str, Any]) -> float:
+    total = 0.0
+    for g in trainable["flat"]:
+        total += float(np.dot(g, g))
+    return total
+
+
+def _clip(trainable: dict[str, Any], sumsq: float, clip_norm: float) -> None:
+    """Global-norm clipping as torch.nn.utils.clip_grad_norm_: g *= c / (||g|| + 1e-6) if < 1."""
+    norm = float(np.sqrt(sumsq))
+    factor = clip_norm / (norm + 1e-6)
+    if factor < 1.0:
+        for g in trainable["grads"].values():
+            g *= factor
+
+
+def _split_state(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    meta, arrays = {}, {}
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            arrays[key] = value
+        elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
+            for sub, array in value.items():
+                arrays[f"{key}/{sub}"] = array
+            meta[key] = {"__arrays__": list(value)}
+        else:
+            meta[key] = value
+    return meta, arrays
+
+
+def _join_state(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    state = {}
+    for key, value in meta.items():
+        if isinstance(value, dict) and "__arrays__" in value:
+            state[key] = {sub: np.array(arrays[f"{key}/{sub}"]) for sub in value["__arrays__"]}
+        else:
+            state[key] = value
+    for key, array in arrays.items():
+        if "/" not in key:
+            state[key] = np.array(array)
+    return state
+
+
+def _print_epoch(epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
+    parts = [f"{k}={v:.4g}" for k, v in logs.items()]
+    print(f"epoch {epoch + 1}/{epochs}  " + "  ".join(parts) + f"  ({seconds:.2f}s)", file=sys.stderr)
+
+
+class _InterruptGuard:
+    """Turn SIGINT / SIGTERM into a flag that the loop checks after each step.
+
+    A second signal while the first is being handled raises KeyboardInterrupt at once. Only the
+    main thread can install handlers; elsewhere the guard does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> _InterruptGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    self._previous[sig] = signal.signal(sig, self._handle)
+                except (ValueError, OSError):
+                    pass
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

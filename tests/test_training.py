@@ -1,0 +1,157 @@
+"""fit / predict / evaluate end to end: XOR, the bundled digits, determinism, options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fcnet
+from fcnet.data import load_digits
+
+
+def mlp(sizes, activation="relu", seed=0, dtype=None):
+    layers = [
+        fcnet.Dense(a, b, activation=activation if i < len(sizes) - 2 else "identity",
+                    rng=seed + i, dtype=dtype)
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
+    ]
+    return fcnet.Sequential(layers)
+
+
+def test_xor_is_learned():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([0, 1, 1, 0])
+    model = mlp([2, 8, 2], activation="tanh", seed=1)
+    history = model.fit(X, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=300,
+                        batch_size=4, rng=0)
+    np.testing.assert_array_equal(model.predict(X), y)
+    assert history.history["loss"][-1] < 0.05
+
+
+def test_digits_reach_96_percent_with_64_128_10_relu_adam_in_30_epochs():
+    X, y = load_digits()
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(X))
+    test, train = order[:360], order[360:]
+    model = mlp([64, 128, 10], seed=0)
+    model.fit(X[train], y[train], loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=30,
+              batch_size=32, rng=0)
+    accuracy = model.evaluate(X[test], y[test], metrics=["accuracy"])["accuracy"]
+    assert accuracy >= 0.96
+
+
+def test_same_seed_gives_bit_identical_parameters(blobs):
+    X, y = blobs
+
+    def run():
+        model = mlp([4, 16, 3], seed=3)
+        model.layers.insert(1, fcnet.Dropout(0.2))
+        model.fit(X, y, epochs=4, batch_size=16, validation_split=0.2, rng=42)
+        return model.params()
+
+    a, b = run(), run()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_history_has_per_epoch_train_and_validation_values(blobs):
+    X, y = blobs
+    model = mlp([4, 16, 3])
+    history = model.fit(X, y, epochs=5, batch_size=32, validation_split=0.2,
+                        metrics=["accuracy"], rng=0)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+        assert len(history.history[key]) == 5, key
+    assert history.epoch == [0, 1, 2, 3, 4]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert not history.interrupted
+
+
+def test_last_partial_batch_is_used():
+    """With 10 rows and batch 4 every row contributes: batches 4, 4, 2."""
+    X = np.eye(10, dtype=np.float64)
+    y = np.arange(10, dtype=np.float64)
+    model = fcnet.Sequential([fcnet.Dense(10, 1, init="zeros", dtype="float64")])
+    model.fit(X, y, loss="mse", optimizer=fcnet.optimizers.SGD(lr=1.0), epochs=1,
+              batch_size=4, shuffle=False)
+    # batch 1 (rows 0-3): out 0, W_i = y_i / 4, b = 6 / 4 = 1.5
+    # batch 2 (rows 4-7): out 1.5, W_i = (y_i - 1.5) / 4, b = 1.5 + 16 / 4 = 5.5
+    # batch 3 (rows 8-9, the partial one): out 5.5, W_i = (y_i - 5.5) / 2, b = 5.5 + 3 = 8.5
+    expected = [0, 0.25, 0.5, 0.75, 0.625, 0.875, 1.125, 1.375, 1.25, 1.75]
+    np.testing.assert_allclose(model.layers[0].W[:, 0], expected, atol=1e-15)
+    assert model.layers[0].b[0] == pytest.approx(8.5, abs=1e-15)
+
+
+def test_stratified_validation_split_keeps_class_proportions():
+    y = np.array([0] * 80 + [1] * 20)
+    X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    from fcnet.training import _split
+
+    train, val = _split(y, "classification", 0.25, np.random.default_rng(0))
+    assert len(val) == 25
+    assert np.sum(y[val] == 1) == 5 and np.sum(y[val] == 0) == 20
+    assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == len(X)
+
+
+def test_validation_data_is_used(blobs):
+    X, y = blobs
+    model = mlp([4, 8, 3])
+    history = model.fit(X[:100], y[:100], validation_data=(X[100:], y[100:]), epochs=2, rng=0)
+    assert len(history.history["val_loss"]) == 2
+
+
+def test_predict_and_evaluate(blobs):
+    X, y = blobs
+    model = mlp([4, 16, 3])
+    model.fit(X, y, epochs=30, batch_size=16, rng=0, lr=0.01)
+    labels = model.predict(X)
+    assert labels.shape == (150,) and labels.dtype.kind == "i"
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    result = model.evaluate(X, y, metrics=["accuracy", "f1"])
+    assert set(result) == {"loss", "accuracy", "f1"}
+    assert result["accuracy"] == pytest.approx(np.mean(labels == y))
+    assert result["accuracy"] > 0.9
+
+
+def test_regression_fits_a_line():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 2))
+    y = 3 * X[:, 0] - 2 * X[:, 1] + 0.5
+    model = fcnet.Sequential([fcnet.Dense(2, 1, dtype="float64", rng=0)])
+    model.fit(X, y, loss="mse", optimizer="sgd", lr=0.5, epochs=100, batch_size=50, rng=0)
+    np.testing.assert_allclose(model.layers[0].W[:, 0], [3, -2], atol=1e-3)
+    assert model.predict(X).shape == (200, 1)
+
+
+def test_loss_is_inferred_from_targets(blobs):
+    X, y = blobs
+    model = mlp([4, 8, 3])
+    model.fit(X, y, epochs=1, rng=0)
+    assert model.task == "classification"
+    model = mlp([4, 8, 1])
+    model.fit(X, (y == 1).astype(int), epochs=1, rng=0)
+    assert model.task == "binary"
+    assert set(np.unique(model.predict(X)[:, 0])) <= {0, 1}
+
+
+def test_fit_float64_data_on_float32_model_keeps_float32(blobs):
+    X, y = blobs
+    model = mlp([4, 8, 3])
+    model.fit(X.astype(np.float64), y, epochs=1, rng=0)
+    assert all(p.dtype == np.float32 for p in model.params().values())
+
+
+def test_frozen_layer_and_lr_multiplier(blobs):
+    X, y = blobs
+    model = mlp([4, 8, 3])
+    model.layers[0].trainable = False
+    frozen = model.layers[0].W.copy()
+    model.fit(X, y, epochs=2, rng=0)
+    np.testing.assert_array_equal(model.layers[0].W, frozen)
+    assert not np.array_equal(model.layers[1].W, mlp([4, 8, 3]).layers[1].W)
+
+
+def test_summary_lists_layers_and_counts():
+    text = mlp([64, 128, 10]).summary()
+    assert "Dense(n_in=64, n_out=128, activation='relu')" in text
+    assert "8,320" in text and "1,290" in text and "total parameters: 9,610" in text
