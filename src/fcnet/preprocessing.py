@@ -1,0 +1,291 @@
+"""Feature scaling fitted on training data and saved with the model: standard and min-max.
+
+Statistics are computed and stored in float64; ``transform`` keeps the input's float dtype
+(float32 in, float32 out; float64 in, float64 out). A scaler's config is plain JSON (lists of
+Python floats), so ``from_config(get_config())`` restores it bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fcnet._validation import as_float_matrix, check_choice
+from fcnet.backend import get_dtype
+
+__all__ = ["MinMaxScaler", "StandardScaler", "make_scaler", "scaler_from_config"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_input(who: str, X: Any, n_features: int | None) -> np.ndarray:
+    """X as a finite 2-D float matrix: float32 and float64 kept, anything else the default."""
+    dtype = X.dtype if isinstance(X, np.ndarray) and X.dtype in _FLOATS else get_dtype()
+    X = as_float_matrix(who, "X", X, dtype, n_features)
+    if X.shape[1] == 0:
+        raise ValueError(f"{who}: expected X with at least one column, got shape {X.shape}.")
+    return X
+
+
+def _check_fitted(who: str, fitted: bool, method: str) -> None:
+    if not fitted:
+        raise RuntimeError(f"{who}: call fit before {method}.")
+
+
+def _config_vector(who: str, config: dict[str, Any], key: str, n: int | None) -> np.ndarray:
+    values = config.get(key)
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(
+            f"{who}: expected config[{key!r}] to be a list of numbers, got {values!r}."
+        )
+    vector = np.array(values, dtype=np.float64)
+    if not np.isfinite(vector).all():
+        raise ValueError(f"{who}: expected finite numbers in config[{key!r}], got {values!r}.")
+    if n is not None and len(vector) != n:
+        raise ValueError(
+            f"{who}: expected config[{key!r}] of length {n} (one per feature), got {len(vector)}."
+        )
+    return vector
+
+
+def _check_config(cls: type, config: Any) -> bool:
+    """Validate the common part of a config; return whether it describes a fitted scaler."""
+    who = cls.__name__
+    if not isinstance(config, dict):
+        raise TypeError(f"{who}: expected config to be a dict, got {type(config).__name__}.")
+    kind = config.get("type", who)
+    if kind != who:
+        raise ValueError(f"{who}: expected config of type {who!r}, got {kind!r}.")
+    return config.get("n_features") is not None
+
+
+class StandardScaler:
+    """Standardise each feature to zero mean and unit variance.
+
+    Fit, over the m rows of X::
+
+        mean_j = (1/m) sum_i X_ij
+        scale_j = sqrt((1/m) sum_i (X_ij - mean_j)^2)     (population std, as scikit-learn)
+
+    A constant column gets scale 1, so it maps to 0. Transform and its inverse::
+
+        X'_ij = (X_ij - mean_j) / scale_j
+        X_ij  = X'_ij * scale_j + mean_j
+
+    Shapes: X, X' (m, n_features); mean, scale (n_features,), float64.
+
+    Attributes
+    ----------
+    mean, scale : numpy.ndarray or None
+        The fitted statistics (float64), None before :meth:`fit`.
+    n_features : int or None
+        Number of columns seen by :meth:`fit`.
+    """
+
+    def __init__(self) -> None:
+        self.mean: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+        self.n_features: int | None = None
+
+    def fit(self, X: Any) -> StandardScaler:
+        """Compute each column's mean and standard deviation from X ``(m, n_features)``."""
+        X = _as_input("StandardScaler", X, None)
+        mean = X.mean(axis=0, dtype=np.float64)
+        scale = X.std(axis=0, dtype=np.float64)
+        # Exactly constant columns: the float64 mean of identical values can be off by an ulp,
+        # which would leave a tiny nonzero std that blows rounding noise up to O(1) values.
+        constant = X.max(axis=0) == X.min(axis=0)
+        mean[constant] = X[0, constant]
+        scale[constant] = 1.0
+        scale[scale == 0.0] = 1.0
+        self.mean, self.scale, self.n_features = mean, scale, X.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Return ``(X - mean) / scale`` as a new array of X's float dtype."""
+        _check_fitted("StandardScaler", self.n_features is not None, "transform")
+        X = _as_input("StandardScaler", X, self.n_features)
+        out = np.subtract(X, self.mean.astype(X.dtype))
+        out /= self.scale.astype(X.dtype)
+        return out
+
+    def fit_transform(self, X: Any) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` on the same X."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Return ``X * scale + mean``: the original features."""
+        _check_fitted("StandardScaler", self.n_features is not None, "inverse_transform")
+        X = _as_input("StandardScaler", X, self.n_features)
+        out = np.multiply(X, self.scale.astype(X.dtype))
+        out += self.mean.astype(X.dtype)
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        """The scaler as JSON values: ``{"type", "n_features", "mean", "scale"}``."""
+        fitted = self.n_features is not None
+        return {
+            "type": "StandardScaler",
+            "n_features": self.n_features,
+            "mean": [float(v) for v in self.mean] if fitted else None,
+            "scale": [float(v) for v in self.scale] if fitted else None,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> StandardScaler:
+        """Rebuild a scaler from :meth:`get_config`, with exactly the same statistics."""
+        scaler = cls()
+        if _check_config(cls, config):
+            scaler.mean = _config_vector("StandardScaler", config, "mean", None)
+            n = len(scaler.mean)
+            scaler.scale = _config_vector("StandardScaler", config, "scale", n)
+            if (scaler.scale <= 0).any():
+                raise ValueError(
+                    f"StandardScaler: expected config['scale'] > 0, got {config['scale']!r}."
+                )
+            scaler.n_features = n
+        return scaler
+
+    def __repr__(self) -> str:
+        return f"StandardScaler(n_features={self.n_features})"
+
+
+class MinMaxScaler:
+    """Scale each feature to [0, 1] by its training minimum and range.
+
+    Fit, over the m rows of X::
+
+        data_min_j = min_i X_ij
+        data_range_j = max_i X_ij - data_min_j
+
+    A constant column gets range 1, so it maps to 0. Transform and its inverse::
+
+        X'_ij = (X_ij - data_min_j) / data_range_j
+        X_ij  = X'_ij * data_range_j + data_min_j
+
+    New data outside the training range maps outside [0, 1] (no clipping).
+
+    Shapes: X, X' (m, n_features); data_min, data_range (n_features,), float64.
+
+    Attributes
+    ----------
+    data_min, data_range : numpy.ndarray or None
+        The fitted statistics (float64), None before :meth:`fit`.
+    n_features : int or None
+        Number of columns seen by :meth:`fit`.
+    """
+
+    def __init__(self) -> None:
+        self.data_min: np.ndarray | None = None
+        self.data_range: np.ndarray | None = None
+        self.n_features: int | None = None
+
+    def fit(self, X: Any) -> MinMaxScaler:
+        """Compute each column's minimum and range from X ``(m, n_features)``."""
+        X = _as_input("MinMaxScaler", X, None)
+        data_min = X.min(axis=0).astype(np.float64)
+        data_range = X.max(axis=0).astype(np.float64) - data_min
+        data_range[data_range == 0.0] = 1.0
+        self.data_min, self.data_range, self.n_features = data_min, data_range, X.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Return ``(X - data_min) / data_range`` as a new array of X's float dtype."""
+        _check_fitted("MinMaxScaler", self.n_features is not None, "transform")
+        X = _as_input("MinMaxScaler", X, self.n_features)
+        out = np.subtract(X, self.data_min.astype(X.dtype))
+        out /= self.data_range.astype(X.dtype)
+        return out
+
+    def fit_transform(self, X: Any) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` on the same X."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Return ``X * data_range + data_min``: the original features."""
+        _check_fitted("MinMaxScaler", self.n_features is not None, "inverse_transform")
+        X = _as_input("MinMaxScaler", X, self.n_features)
+        out = np.multiply(X, self.data_range.astype(X.dtype))
+        out += self.data_min.astype(X.dtype)
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        """The scaler as JSON values: ``{"type", "n_features", "data_min", "data_range"}``."""
+        fitted = self.n_features is not None
+        return {
+            "type": "MinMaxScaler",
+            "n_features": self.n_features,
+            "data_min": [float(v) for v in self.data_min] if fitted else None,
+            "data_range": [float(v) for v in self.data_range] if fitted else None,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> MinMaxScaler:
+        """Rebuild a scaler from :meth:`get_config`, with exactly the same statistics."""
+        scaler = cls()
+        if _check_config(cls, config):
+            scaler.data_min = _config_vector("MinMaxScaler", config, "data_min", None)
+            n = len(scaler.data_min)
+            scaler.data_range = _config_vector("MinMaxScaler", config, "data_range", n)
+            if (scaler.data_range <= 0).any():
+                raise ValueError(
+                    "MinMaxScaler: expected config['data_range'] > 0, "
+                    f"got {config['data_range']!r}."
+                )
+            scaler.n_features = n
+        return scaler
+
+    def __repr__(self) -> str:
+        return f"MinMaxScaler(n_features={self.n_features})"
+
+
+SCALERS: dict[str, type | None] = {
+    "standard": StandardScaler,
+    "minmax": MinMaxScaler,
+    "none": None,
+}
+_BY_TYPE = {"StandardScaler": StandardScaler, "MinMaxScaler": MinMaxScaler}
+
+
+def make_scaler(name: str | None) -> StandardScaler | MinMaxScaler | None:
+    """A new, unfitted scaler by name.
+
+    Parameters
+    ----------
+    name : {"standard", "minmax", "none"} or None
+        ``"none"`` (or None) gives None: no scaling.
+
+    Returns
+    -------
+    StandardScaler, MinMaxScaler or None
+    """
+    if name is None:
+        return None
+    cls = check_choice("make_scaler", "scaler", name, SCALERS)
+    return None if cls is None else cls()
+
+
+def scaler_from_config(config: dict[str, Any]) -> StandardScaler | MinMaxScaler:
+    """Rebuild whichever scaler ``config`` (from ``get_config``) describes.
+
+    Parameters
+    ----------
+    config : dict
+        With ``"type"`` ``"StandardScaler"`` or ``"MinMaxScaler"``.
+
+    Returns
+    -------
+    StandardScaler or MinMaxScaler
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"scaler_from_config: expected a dict, got {type(config).__name__}.")
+    kind = config.get("type")
+    if kind not in _BY_TYPE:
+        valid = ", ".join(repr(k) for k in sorted(_BY_TYPE))
+        raise ValueError(
+            f"scaler_from_config: unknown scaler type {kind!r}; expected one of {valid}."
+        )
+    return _BY_TYPE[kind].from_config(config)
