@@ -13,6 +13,7 @@ new one, never a mix.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -25,7 +26,12 @@ from safetensors.numpy import save as _encode_safetensors
 FORMAT = "fcnet"
 FORMAT_VERSION = "1"
 MAX_HEADER_BYTES = 100_000_000  # the safetensors limit
-_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"), "U8": np.dtype("u1")}
+_DTYPES = {
+    "F32": np.dtype("<f4"),
+    "F64": np.dtype("<f8"),
+    "I64": np.dtype("<i8"),
+    "U8": np.dtype("u1"),
+}
 
 PathLike = str | os.PathLike
 
@@ -78,8 +84,18 @@ def model_tensors(model: Any, prefix: str = "") -> dict[str, np.ndarray]:
     return tensors
 
 
-def assign_model_tensors(model: Any, tensors: dict[str, np.ndarray], path: PathLike, prefix: str = "") -> None:
-    """Copy tensors into the model's live arrays, checking that keys and shapes match exactly."""
+def assign_model_tensors(
+    model: Any,
+    tensors: dict[str, np.ndarray],
+    path: PathLike,
+    prefix: str = "",
+    *,
+    check_only: bool = False,
+) -> None:
+    """Copy tensors into the model's live arrays, checking that keys and shapes match exactly.
+
+    Every check runs before the first copy; ``check_only=True`` runs the checks alone.
+    """
     targets = {prefix + k: v for k, v in model_tensors(model).items()}
     live = {prefix + k: v for k, v in model.params().items()}
     for i, layer in enumerate(model.layers):
@@ -94,6 +110,11 @@ def assign_model_tensors(model: Any, tensors: dict[str, np.ndarray], path: PathL
         raise ValueError(f"{_name(path)}: unexpected tensors {sorted(present - expected)}.")
     for key, target in live.items():
         value = tensors[key]
+        if value.dtype.kind != "f":
+            raise ValueError(
+                f"{_name(path)}: tensor {key!r} has dtype {value.dtype.name}, "
+                f"expected a float dtype ({target.dtype.name})."
+            )
         if value.shape != target.shape:
             raise ValueError(
                 f"{_name(path)}: tensor {key!r} has shape {value.shape}, "
@@ -101,26 +122,66 @@ def assign_model_tensors(model: Any, tensors: dict[str, np.ndarray], path: PathL
             )
         if not np.isfinite(value).all():
             raise ValueError(f"{_name(path)}: tensor {key!r} contains NaN or inf.")
+    if check_only:
+        return
     for key, target in live.items():
         target[...] = tensors[key]
 
 
-def model_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], path: PathLike, cls: Any) -> Any:
+def model_from(
+    tensors: dict[str, np.ndarray], metadata: dict[str, str], path: PathLike, cls: Any
+) -> Any:
     """Build a model from the architecture in ``metadata`` and fill it from ``tensors``."""
     if metadata.get("format") != FORMAT:
         raise ValueError(f"{_name(path)}: not an fcnet file (no 'format: fcnet' in its metadata).")
     try:
         config = json.loads(metadata["architecture"])
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{_name(path)}: the architecture metadata is missing or not JSON.") from exc
-    dtypes = {t.dtype for k, t in tensors.items() if t.dtype.kind == "f" and "/" not in k}
+    except (KeyError, ValueError, RecursionError) as exc:
+        raise ValueError(
+            f"{_name(path)}: the architecture metadata is missing or not JSON."
+        ) from exc
+    model_part = {k: v for k, v in tensors.items() if "/" not in k}
+    _check_architecture_size(config, model_part, path)
+    dtypes = {t.dtype for t in model_part.values() if t.dtype.kind == "f"}
     dtype = dtypes.pop() if len(dtypes) == 1 else np.dtype(np.float32)
     try:
         model = cls.from_config(config, dtype=dtype)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ImportError, RecursionError) as exc:
         raise ValueError(f"{_name(path)}: the architecture cannot be built ({exc}).") from exc
-    assign_model_tensors(model, {k: v for k, v in tensors.items() if "/" not in k}, path)
+    assign_model_tensors(model, model_part, path)
     return model
+
+
+def _check_architecture_size(config: Any, tensors: dict[str, np.ndarray], path: PathLike) -> None:
+    """Refuse an architecture whose weights could not be in the file, before allocating them.
+
+    The tensors of a valid file hold every parameter, so a layer declaring n_in * n_out weights
+    (or a width) beyond the number of stored values is corrupt or hostile: building it first
+    would allocate whatever the header claims (e.g. ``Dense(10**6, 10**6)``, 4 TB).
+    """
+    layers = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(layers, list):
+        raise ValueError(f"{_name(path)}: the architecture has no list of layers.")
+    stored = sum(int(t.size) for t in tensors.values())
+    for i, entry in enumerate(layers):
+        layer_config = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(layer_config, dict):
+            continue
+        sizes = {
+            k: v
+            for k, v in layer_config.items()
+            if k in ("n_in", "n_out", "n", "n_features", "num_features")
+            and isinstance(v, int)
+            and not isinstance(v, bool)
+        }
+        declared = max([*sizes.values(), 0])
+        if "n_in" in sizes and "n_out" in sizes:
+            declared = max(declared, sizes["n_in"] * sizes["n_out"])
+        if declared > stored:
+            raise ValueError(
+                f"{_name(path)}: layer {i} declares {declared} weights ({sizes}), "
+                f"but the file stores only {stored} values (corrupted architecture)."
+            )
 
 
 def write_tensors(path: PathLike, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> Path:
@@ -179,7 +240,8 @@ def read_tensors(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]
             size = os.fstat(handle.fileno()).st_size
             if header_len > MAX_HEADER_BYTES:
                 raise ValueError(
-                    f"{name}: header length {header_len} exceeds the limit of {MAX_HEADER_BYTES} bytes."
+                    f"{name}: header length {header_len} exceeds the limit of "
+                    f"{MAX_HEADER_BYTES} bytes."
                 )
             if 8 + header_len > size:
                 raise ValueError(
@@ -196,7 +258,7 @@ def read_tensors(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]
         raise ValueError(f"{name}: permission denied.") from None
     try:
         header = json.loads(header_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, a 5000-digit int, deep nesting
         raise ValueError(f"{name}: not a safetensors file (its header is not JSON).") from None
     if not isinstance(header, dict):
         raise ValueError(f"{name}: not a safetensors file (its header is not a JSON object).")
@@ -210,7 +272,7 @@ def read_tensors(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]
     for key, info in header.items():
         if not isinstance(info, dict):
             raise ValueError(f"{name}: entry {key!r} is not a tensor description.")
-        dtype = _DTYPES.get(info.get("dtype"))
+        dtype = _DTYPES.get(info["dtype"]) if isinstance(info.get("dtype"), str) else None
         if dtype is None:
             raise ValueError(
                 f"{name}: tensor {key!r} has dtype {info.get('dtype')!r}; "
@@ -220,14 +282,16 @@ def read_tensors(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]
         offsets = info.get("data_offsets")
         if not (
             isinstance(shape, list)
-            and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in shape)
+            and all(
+                isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in shape
+            )
             and isinstance(offsets, list)
             and len(offsets) == 2
             and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
         ):
             raise ValueError(f"{name}: tensor {key!r} has a malformed shape or data_offsets.")
         begin, end = offsets
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)  # exact (Python ints): np.prod in int64 could wrap to 0
         if not 0 <= begin <= end <= len(body):
             raise ValueError(
                 f"{name}: tensor {key!r} lies at bytes {begin}..{end}, outside the "

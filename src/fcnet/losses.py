@@ -4,13 +4,14 @@ With per-sample weights w the mean is weighted, L = sum_i w_i L_i / sum_i w_i, a
 of row i carries w_i / sum w instead of 1/m. Every loss sums over the outputs of one sample
 and averages over samples, so a network with one output sees the textbook formulas.
 
-| loss                 | L_i (one sample)                                  | dL/dY_hat_i (times 1/m)  |
-|----------------------|---------------------------------------------------|--------------------------|
-| MSE                  | 1/2 sum_j (y_hat_j - y_j)^2                       | y_hat - y                |
-| MAE                  | sum_j |y_hat_j - y_j|                             | sign(y_hat - y)          |
-| Huber(delta)         | sum_j r^2/2 if |r| <= delta else delta(|r| - delta/2) | clip(r, -delta, delta) |
-| SoftmaxCrossEntropy  | -sum_j y_j log softmax(z)_j                       | softmax(z) - y           |
-| BinaryCrossEntropy   | sum_j max(z,0) - z y + log(1 + e^-|z|)            | sigmoid(z) - y           |
+Per sample (L_i) and its gradient dL_i/dY_hat_i, before the 1/m; r = y_hat - y:
+
+* MSE: 1/2 sum_j r_j^2; gradient r.
+* MAE: sum_j |r_j|; gradient sign(r).
+* Huber(delta): sum_j (r^2 / 2 if |r| <= delta else delta (|r| - delta / 2));
+  gradient clip(r, -delta, delta).
+* SoftmaxCrossEntropy: -sum_j y_j log softmax(z)_j; gradient softmax(z) - y.
+* BinaryCrossEntropy: sum_j max(z, 0) - z y + log(1 + e^-|z|); gradient sigmoid(z) - y.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ class Loss:
             self._dY *= 1.0 / m
             return float(per_sample.sum()) / m
         total = float(np.sum(sample_weight, dtype=np.float64))
+        if total == 0.0:  # a mini-batch of zero-weight rows in fit: it contributes nothing
+            self._dY[...] = 0
+            return 0.0
         scale = sample_weight / total  # w_i / sum w
         self._dY *= scale.astype(self._dY.dtype, copy=False)[:, None]
         return float(np.dot(per_sample.astype(np.float64, copy=False), scale))
@@ -109,10 +113,14 @@ class Loss:
         if Y_hat.ndim == 1:
             Y_hat = Y_hat[:, None]
         if Y_hat.ndim != 2 or Y_hat.shape[0] == 0:
-            raise ValueError(f"{who}: expected Y_hat of shape (m, k) with m >= 1, got {Y_hat.shape}.")
+            raise ValueError(
+                f"{who}: expected Y_hat of shape (m, k) with m >= 1, got {Y_hat.shape}."
+            )
         bad = first_nonfinite(Y_hat)
         if bad is not None:
-            raise ValueError(f"{who}: Y_hat contains {Y_hat[bad]} at row {bad[0]}, column {bad[1]}.")
+            raise ValueError(
+                f"{who}: Y_hat contains {Y_hat[bad]} at row {bad[0]}, column {bad[1]}."
+            )
         return Y_hat
 
     def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
@@ -196,26 +204,44 @@ class SoftmaxCrossEntropy(Loss):
     task = "classification"
 
     def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        m = Z.shape[0]
-        P = self._buffer("dY", Z)
-        row = self._buffers.get("row", m, 1, Z.dtype)
-        np.max(Z, axis=1, keepdims=True, out=row)
-        np.subtract(Z, row, out=P)  # s = z - max z  (<= 0)
-        shifted = self._buffer("shifted", Z)
-        np.copyto(shifted, P)
-        np.exp(P, out=P)
-        np.sum(P, axis=1, keepdims=True, out=row)
-        P /= row  # softmax
-        np.log(row, out=row)  # log sum e^s
+        # Computed on the (k, m) transpose S^T, P^T: a reduction over a few classes then runs
+        # across the batch, many times faster than along a short last axis. dY is P^T's (m, k)
+        # transposed view.
+        m, k = Z.shape
+        S = self._buffers.get("shifted", k, m, Z.dtype)
+        np.copyto(S, Z.T)
+        lse = self._buffers.get("lse", 1, m, Z.dtype)
+        np.maximum.reduce(S, axis=0, keepdims=True, out=lse)  # max z
+        S -= lse  # s = z - max z  (<= 0)
+        P = self._buffers.get("dY", k, m, Z.dtype)
+        np.exp(S, out=P)
+        np.add.reduce(P, axis=0, keepdims=True, out=lse)  # sum e^s
+        P /= lse  # softmax
+        np.log(lse, out=lse)  # log sum e^s
         if Y.ndim == 1:
-            rows = np.arange(m)
-            per_sample = row[:, 0] - shifted[rows, Y]  # -log p_{i, y_i}
-            P[rows, Y] -= 1.0  # P - Y
+            at_label = self._label_positions(Y, m)  # flat positions of (y_i, i) in S and P
+            per_sample = self._take(S, at_label, "per_sample")  # s_{i, y_i}
+            np.subtract(lse[0], per_sample, out=per_sample)  # -log p_{i, y_i}
+            p_label = self._take(P, at_label, "p_label")
+            p_label -= 1.0
+            np.put(P, at_label, p_label, mode="clip")  # P - Y
         else:
-            per_sample = row[:, 0] * Y.sum(axis=1) - np.einsum("ij,ij->i", Y, shifted)
-            P -= Y
-        self._dY = P
+            per_sample = lse[0] * Y.sum(axis=1) - np.einsum("ji,ji->i", Y.T, S)
+            P -= Y.T
+        self._dY = P.T
         return per_sample
+
+    def _label_positions(self, labels: np.ndarray, m: int) -> np.ndarray:
+        """Flat index y_i * m + i of each sample's label in a (k, m) array, in a buffer."""
+        positions = self._buffers.get("at_label", 1, m, np.dtype(np.intp))[0]
+        np.multiply(labels, m, out=positions, casting="unsafe")
+        positions += self._buffers.arange(m)
+        return positions
+
+    def _take(self, A: np.ndarray, positions: np.ndarray, name: str) -> np.ndarray:
+        """A.flat[positions] into the buffer ``name`` (``mode="clip"``: no bounds pass)."""
+        out = self._buffers.get(name, 1, len(positions), A.dtype)[0]
+        return np.take(A, positions, out=out, mode="clip")
 
     def prepare_targets(self, Y: Any, n_out: int, dtype: np.dtype) -> np.ndarray:
         return class_targets(type(self).__name__, Y, n_out, dtype)
@@ -291,14 +317,16 @@ def class_targets(who: str, Y: Any, n_classes: int, dtype: np.dtype) -> np.ndarr
             if fractional.any():
                 row = int(np.argmax(fractional))
                 raise ValueError(
-                    f"{who}: labels must be integers in [0, {n_classes}), got {Y[row]} at row {row}."
+                    f"{who}: labels must be integers in [0, {n_classes}), "
+                    f"got {Y[row]} at row {row}."
                 )
         labels = Y.astype(np.int64)
         outside = (labels < 0) | (labels >= n_classes)
         if outside.any():
             row = int(np.argmax(outside))
             raise ValueError(
-                f"{who}: labels must be integers in [0, {n_classes}), got {labels[row]} at row {row}."
+                f"{who}: labels must be integers in [0, {n_classes}), "
+                f"got {labels[row]} at row {row}."
             )
         return labels
     if Y.ndim != 2 or Y.shape[1] != n_classes:
@@ -312,12 +340,16 @@ def class_targets(who: str, Y: Any, n_classes: int, dtype: np.dtype) -> np.ndarr
         raise ValueError(f"{who}: targets contain {P[bad]} at row {bad[0]}, column {bad[1]}.")
     if (P < 0).any():
         row = int(np.argwhere(P < 0)[0][0])
-        raise ValueError(f"{who}: probability rows must be >= 0, got a negative value at row {row}.")
+        raise ValueError(
+            f"{who}: probability rows must be >= 0, got a negative value at row {row}."
+        )
     sums = P.sum(axis=1, dtype=np.float64)
     off = np.abs(sums - 1.0) > 1e-4
     if off.any():
         row = int(np.argmax(off))
-        raise ValueError(f"{who}: probability rows must sum to 1, got {sums[row]:.6g} at row {row}.")
+        raise ValueError(
+            f"{who}: probability rows must sum to 1, got {sums[row]:.6g} at row {row}."
+        )
     return P
 
 

@@ -30,7 +30,14 @@ import numpy as np
 
 from fcnet import io
 from fcnet._random import as_generator
-from fcnet._validation import as_float_matrix, check_number, check_positive_int
+from fcnet._validation import (
+    as_float_matrix,
+    check_number,
+    check_positive_int,
+    first_nonfinite,
+)
+from fcnet.backend import blas_threads, blas_threads_for
+from fcnet.layers import Dense
 from fcnet.losses import Loss, check_sample_weight, get_loss
 from fcnet.optimizers import Optimizer, get_optimizer
 
@@ -115,12 +122,17 @@ def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
 
 def _infer_loss(y: Any, n_out: int | None) -> str:
     y = np.asarray(y)
-    integral = y.dtype.kind in "biu" or (
-        y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all()
+    names = y.dtype.kind in "USO"  # label names, encoded as classes 0..k-1 by fit
+    integral = (
+        names
+        or y.dtype.kind in "biu"
+        or (y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all())
     )
-    if y.ndim == 1 and integral and n_out is not None and n_out > 1:
+    if y.ndim == 1 and n_out is not None and n_out > 1:
+        # (m,) targets cannot be values for several outputs, so they are class labels; a
+        # fractional one then gets the labels message, not a confusing shape mismatch
         return "cross_entropy"
-    if integral and n_out == 1 and y.size and set(np.unique(y).tolist()) <= {0, 1}:
+    if integral and n_out == 1 and y.size and (names or set(np.unique(y).tolist()) <= {0, 1}):
         return "binary_cross_entropy"
     return "mse"
 
@@ -234,8 +246,8 @@ class _Trainer:
             "fit", "validation_split", split, low=0.0, high=1.0, high_open=True
         )
         clip = options["clip_norm"]
-        self.clip_norm = None if clip is None else check_number(
-            "fit", "clip_norm", clip, low=0.0, low_open=True
+        self.clip_norm = (
+            None if clip is None else check_number("fit", "clip_norm", clip, low=0.0, low_open=True)
         )
         if options["verbose"] not in (0, 1, 2, False, True):
             raise ValueError(f"fit: expected verbose 0, 1 or 2, got {options['verbose']!r}.")
@@ -243,15 +255,19 @@ class _Trainer:
         self.shuffle = bool(options["shuffle"])
         self.rng = as_generator(options["rng"], "fit")
         loss = options["loss"]
-        if loss is None:
+        if loss is None and model.n_out is not None:
             loss = _infer_loss(y_for_loss, model.n_out)
-        self.loss = get_loss(loss)
+        # None: inferred in set_data, once a forward pass has shown the output width
+        self.loss = None if loss is None else get_loss(loss)
         lr = options["lr"]
         if lr is not None:
-            check_number("fit", "lr", lr, low=0.0, low_open=True)
-        self.optimizer = get_optimizer(options["optimizer"], lr)
-        self.base_lr = float(self.optimizer.lr)
-        self.schedule = _get_schedule(options["schedule"])
+            lr = check_number("fit", "lr", lr, low=0.0, low_open=True)
+        optimizer = options["optimizer"]
+        # A passed optimizer object gets the lr override when an epoch starts, not here: a call
+        # that fails validation must leave the optimizer as it was.
+        self.optimizer = get_optimizer(optimizer, lr if isinstance(optimizer, str) else None)
+        self.base_lr = float(self.optimizer.lr) if lr is None else lr
+        self.schedule = _get_schedule(options["schedule"], self.epochs)
         self.metrics = _get_metrics(options["metrics"])
         self.callbacks = list(options["callbacks"] or [])
         for cb in self.callbacks:
@@ -262,8 +278,12 @@ class _Trainer:
                 )
         checkpoint = options["checkpoint"]
         if checkpoint is not None and not isinstance(checkpoint, str | Path):
-            raise TypeError(f"fit: expected checkpoint to be a path, got {type(checkpoint).__name__}.")
+            raise TypeError(
+                f"fit: expected checkpoint to be a path, got {type(checkpoint).__name__}."
+            )
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        if self.checkpoint is not None:
+            model.get_config()  # a layer that cannot be saved fails now, not after an epoch
         self.resume = bool(options["resume"])
         if self.resume and self.checkpoint is None:
             raise ValueError("fit: resume=True needs checkpoint=PATH, got checkpoint=None.")
@@ -287,16 +307,48 @@ class _Trainer:
         if y_arr.ndim == 0 or len(y_arr) != m:
             got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
             raise ValueError(f"fit: y has {got} but X has {m}.")
+        if y_arr.dtype.kind == "f":
+            bad = first_nonfinite(y_arr)
+            if bad is not None:
+                kind = "NaN" if np.isnan(y_arr[bad]) else "inf"
+                where = ", column ".join(str(i) for i in bad)
+                raise ValueError(
+                    f"fit: y contains {kind} at row {where}; clean or impute it before training."
+                )
+        classes_before = model.classes
+        y_arr = _labels_to_codes(model, y_arr)
+        # The classes (and the task) reach the model only when every check has passed (run).
+        self.classes, model.classes = model.classes, classes_before
         n_out = model.n_out
         if n_out is None:
             n_out = model._forward(X[:1], training=False).shape[1]
-        Y = loss.prepare_targets(y_arr, n_out, model.dtype) if hasattr(loss, "prepare_targets") else y_arr
+        if loss is None:
+            loss = self.loss = get_loss(_infer_loss(y_arr, n_out))
         task = getattr(loss, "task", "regression")
+        if task == "classification" and n_out < 2:
+            raise ValueError(
+                f"fit: loss {getattr(loss, 'name', type(loss).__name__)!r} needs one output per "
+                f"class (at least 2), but the model has {n_out}; for two classes and one output "
+                "use loss='binary_cross_entropy'."
+            )
+        Y = (
+            loss.prepare_targets(y_arr, n_out, model.dtype)
+            if hasattr(loss, "prepare_targets")
+            else y_arr
+        )
         if task == "classification" and Y.ndim == 1:
             present = np.unique(Y)
             if len(present) < 2:
                 raise ValueError(
-                    f"fit: y holds one class only ({present[0]}); a classifier needs at least two."
+                    f"fit: y holds one class only ({self._label(present[0])}); "
+                    "a classifier needs at least two."
+                )
+        if task == "binary" and Y.ndim == 2 and Y.shape[1] == 1 and len(Y) > 1:
+            low, high = float(Y.min()), float(Y.max())
+            if low == high and low in (0.0, 1.0):
+                raise ValueError(
+                    f"fit: y holds one class only ({self._label(int(low))}); "
+                    "a binary classifier needs both 0 and 1."
                 )
         weights = None
         if sample_weight is not None:
@@ -313,6 +365,8 @@ class _Trainer:
                 raise TypeError("fit: expected validation_data as a pair (X_val, y_val).")
             Xv = prepare_inputs(model, validation_data[0], "fit (validation_data)")
             yv = np.asarray(validation_data[1])
+            if self.classes is not None:
+                yv = _encode_with_classes(yv, self.classes, "fit (validation_data)")
             if len(yv) != len(Xv):
                 raise ValueError(
                     f"fit: validation y has {len(yv)} rows but validation X has {len(Xv)}."
@@ -330,14 +384,24 @@ class _Trainer:
             self.val = (X[val_idx], Y[val_idx])
         else:
             self.train_idx = np.arange(m)
-        if model.task is None or getattr(loss, "task", None) is not None:
-            model.task = task
+        self.task = task
+
+    def _label(self, code: Any) -> Any:
+        """A class code as the user wrote it (a name when fit encoded names)."""
+        return code if self.classes is None else self.classes[int(code)]
+
+    def _commit_labels(self) -> None:
+        self.model.classes = self.classes
+        if self.model.task is None or getattr(self.loss, "task", None) is not None:
+            self.model.task = self.task
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self) -> History:
         model = self.model
+        saved = self._read_checkpoint()  # checked in full before anything changes
+        self._commit_labels()
         self._assign_dropout_rngs()
-        progress = self._maybe_resume()
+        progress = None if saved is None else self._restore(saved)
         self.trainable = _trainable_params(model)
         self.lr_scale = _lr_scale(model)
         self._snapshot = {k: np.empty_like(v) for k, v in model.params().items()}
@@ -345,10 +409,17 @@ class _Trainer:
             if hasattr(cb, "on_train_begin"):
                 cb.on_train_begin(model)
         model.stop_training = False
-        with _InterruptGuard() as guard:
+        rows = min(self.batch_size, len(self.train_idx))
+        threads = blas_threads_for(_largest_product(model, rows))
+        with _InterruptGuard() as guard, blas_threads(threads):
             self._guard = guard
             for epoch in range(self.start_epoch, self.epochs):
-                logs = self._run_epoch(epoch, progress)
+                try:
+                    logs = self._run_epoch(epoch, progress)
+                except TrainingDiverged:
+                    raise
+                except FloatingPointError as exc:  # the caller's np.errstate(...="raise")
+                    self._numpy_raised(epoch, exc)
                 progress = None
                 if logs is None:  # interrupted mid-epoch; checkpoint already written
                     self.history.interrupted = True
@@ -380,7 +451,9 @@ class _Trainer:
     def _run_epoch(self, epoch: int, progress: dict[str, Any] | None) -> dict[str, float] | None:
         model, loss, opt = self.model, self.loss, self.optimizer
         started = time.perf_counter()
-        opt.lr = self.base_lr if self.schedule is None else float(self.schedule.lr(epoch, self.base_lr))
+        opt.lr = (
+            self.base_lr if self.schedule is None else float(self.schedule.lr(epoch, self.base_lr))
+        )
         for key, value in model.params().items():
             np.copyto(self._snapshot[key], value)
         if progress is not None:
@@ -398,30 +471,21 @@ class _Trainer:
         X, Y, weights = self.X, self.Y, self.weights
         B = self.batch_size
         n_steps = -(-len(order) // B)
-        x_buf = np.empty((min(B, len(order)), X.shape[1]), dtype=X.dtype)
-        y_buf = np.empty((min(B, len(order)),) + Y.shape[1:], dtype=Y.dtype)
-        penalized = any(getattr(layer, "l1", 0) or getattr(layer, "l2", 0) for layer in model.layers)
+        x_buf, y_buf, w_buf = self._batch_buffers(min(B, len(order)))
+        self._penalized = any(
+            getattr(layer, "l1", 0) or getattr(layer, "l2", 0) for layer in model.layers
+        )
         for step in range(first_step, n_steps):
             idx = order[step * B : (step + 1) * B]
             n = len(idx)
+            # mode="clip" skips a bounds pass (the indices are valid rows); the last, partial
+            # batch uses the first n rows of the buffers
             Xb = np.take(X, idx, axis=0, out=x_buf[:n], mode="clip")
             Yb = np.take(Y, idx, axis=0, out=y_buf[:n], mode="clip")
-            wb = None if weights is None else weights[idx]
-            out = model._forward(Xb, True)
-            value = loss.forward(out, Yb, wb, check=False) if isinstance(loss, Loss) else loss.forward(out, Yb, wb)
-            if penalized:
-                value += model.penalty()
-            if not np.isfinite(value):
-                self._diverged(epoch, step, "the loss", value)
+            wb = None if w_buf is None else np.take(weights, idx, out=w_buf[:n], mode="clip")
+            value, out = self._step(Xb, Yb, wb, epoch, step)
             if collected is not None:
                 collected[step * B : step * B + n] = out
-            model._backward(loss.backward(), need_dX=False)
-            sumsq = _sum_of_squares(self.trainable)
-            if not np.isfinite(sumsq):
-                self._diverged(epoch, step, "a gradient", sumsq)
-            if self.clip_norm is not None:
-                _clip(self.trainable, sumsq, self.clip_norm)
-            opt.step(self.trainable["params"], self.trainable["grads"], self.lr_scale)
             w = float(n) if wb is None else float(wb.sum())
             loss_sum += value * w
             weight_sum += w
@@ -442,7 +506,9 @@ class _Trainer:
         if self.metrics:
             assert collected is not None
             logs.update(
-                _metric_values(self.metrics, Y[order], collected, getattr(loss, "task", "regression"))
+                _metric_values(
+                    self.metrics, Y[order], collected, getattr(loss, "task", "regression")
+                )
             )
         if self.val is not None:
             val_logs = _evaluate_arrays(
@@ -453,22 +519,86 @@ class _Trainer:
         self._epoch_seconds = time.perf_counter() - started
         return logs
 
-    def _diverged(self, epoch: int, step: int, what: str, value: float) -> None:
+    def _batch_buffers(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The arrays the batches are gathered into, allocated once per ``fit``."""
+        buffers = getattr(self, "_gathered", None)
+        if buffers is None or len(buffers[0]) < rows:
+            X, Y, weights = self.X, self.Y, self.weights
+            buffers = (
+                np.empty((rows, X.shape[1]), dtype=X.dtype),
+                np.empty((rows,) + Y.shape[1:], dtype=Y.dtype),
+                None if weights is None else np.empty(rows, dtype=weights.dtype),
+            )
+            self._gathered = buffers
+        return buffers
+
+    def _step(
+        self, Xb: np.ndarray, Yb: np.ndarray, wb: np.ndarray | None, epoch: int, step: int
+    ) -> tuple[float, np.ndarray]:
+        """One training step on a batch; returns the loss and the model's output (a buffer).
+
+        Allocates no array once the buffers exist (the first step of ``fit``).
+        """
+        model, loss = self.model, self.loss
+        out = model._forward(Xb, True)
+        if isinstance(loss, Loss):
+            value = loss.forward(out, Yb, wb, check=False)
+        else:
+            value = loss.forward(out, Yb, wb)
+        if self._penalized:
+            value += model.penalty()
+        if not np.isfinite(value):
+            self._diverged(epoch, step, "the loss", value)
+        model._backward(loss.backward(), need_dX=False)
+        if self.trainable["refresh"]:
+            _refresh_grads(self.trainable)
+        sumsq = _sum_of_squares(self.trainable)
+        if not np.isfinite(sumsq):  # checked before the update touches a parameter
+            self._diverged(epoch, step, "a gradient", sumsq)
+        if self.clip_norm is not None:
+            _clip(self.trainable, sumsq, self.clip_norm)
+        self.optimizer.step(self.trainable["params"], self.trainable["grads"], self.lr_scale)
+        return value, out
+
+    def _diverged(
+        self, epoch: int, step: int, what: str, value: Any, *, restore_epoch: bool = False
+    ) -> None:
         model = self.model
         params = model.params()
         restored = "the last finite state (before this step)"
-        if not all(np.isfinite(p).all() for p in params.values()):
+        if restore_epoch or not all(np.isfinite(p).all() for p in params.values()):
             for key, p in params.items():
                 np.copyto(p, self._snapshot[key])
             restored = f"their values at the start of epoch {epoch}"
         model.release_caches()
+        problem = what if value is None else f"{what} is {value}"
         raise TrainingDiverged(
-            f"fit: training diverged at epoch {epoch}, batch {step}: {what} is {value}. "
+            f"fit: training diverged at epoch {epoch}, batch {step}: {problem}. "
             f"Parameters were restored to {restored}. Try a smaller learning rate "
             f"(lr is {self.optimizer.lr:g}), clip_norm, or scaling the inputs.",
             epoch,
             step,
             self.history,
+        )
+
+    def _numpy_raised(self, epoch: int, exc: FloatingPointError) -> None:
+        """Report a FloatingPointError raised by numpy inside a step as divergence.
+
+        It happens when the caller runs fit under ``np.errstate(over="raise")`` or similar.
+        The traceback tells the batch, and whether the optimizer had begun updating: a
+        half-applied update is undone by going back to the start of the epoch.
+        """
+        step, in_update = 0, False
+        tb = exc.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if frame.f_code is _Trainer._run_epoch.__code__:
+                step = frame.f_locals.get("step", frame.f_locals.get("first_step", 0))
+            elif frame.f_locals.get("self") is self.optimizer:
+                in_update = True
+            tb = tb.tb_next
+        self._diverged(
+            epoch, step, f"numpy raised FloatingPointError ({exc})", None, restore_epoch=in_update
         )
 
     # --- randomness, checkpoints -------------------------------------------------------------
@@ -530,69 +660,218 @@ class _Trainer:
         }
         io.write_tensors(self.checkpoint, tensors, metadata)
 
-    def _maybe_resume(self) -> dict[str, Any] | None:
+    def _read_checkpoint(self) -> dict[str, Any] | None:
+        """Read and check the checkpoint to resume from, before the model is touched.
+
+        A foreign, corrupted or mismatched file raises ``ValueError`` naming the file while the
+        model, the optimizer and the generators are still as they were. Only the schedule and
+        callback states are loaded here, last, once the rest has passed.
+        """
         if not self.resume or self.checkpoint is None or not self.checkpoint.exists():
             return None
         path = self.checkpoint
+        name = f"'{path}'"
         tensors, metadata = io.read_tensors(path)
         if metadata.get("format") != io.FORMAT or metadata.get("kind") != CHECKPOINT_KIND:
-            raise ValueError(f"'{path}': not an fcnet checkpoint.")
+            raise ValueError(f"{name}: not an fcnet checkpoint.")
         try:
-            meta = json.loads(metadata["training"])
-            epochs_done = int(meta["epochs_done"])
-            architecture = json.loads(metadata["architecture"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"'{path}': checkpoint metadata is missing or malformed ({exc}).") from exc
-        if [e["type"] for e in architecture.get("layers", [])] != [
-            type(layer).__name__ for layer in self.model.layers
-        ]:
-            raise ValueError(f"'{path}': the checkpoint was written for a different architecture.")
-        train_idx = tensors.get("train/train_idx")
-        if train_idx is None or len(train_idx) != len(self.train_idx):
+            saved = self._parse_checkpoint(tensors, metadata, name)
+        except _CheckpointError as exc:
+            raise ValueError(str(exc)) from None
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            IndexError,
+            OverflowError,
+            RecursionError,
+        ) as exc:
             raise ValueError(
-                f"'{path}': the checkpoint was written for {0 if train_idx is None else len(train_idx)} "
-                f"training rows, this call has {len(self.train_idx)}."
-            )
-        if int(meta.get("batch_size", self.batch_size)) != self.batch_size:
-            raise ValueError(
-                f"'{path}': the checkpoint used batch_size={meta['batch_size']}, "
-                f"this call has {self.batch_size}; resume with the same settings."
-            )
-        model_part = {k: v for k, v in tensors.items() if "/" not in k}
-        io.assign_model_tensors(self.model, model_part, path)
-        opt_arrays = {k[len("optimizer/") :]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+                f"{name}: checkpoint training state is malformed ({type(exc).__name__}: {exc})."
+            ) from exc
+        io.assign_model_tensors(self.model, saved["model"], path, check_only=True)
+        meta = saved["meta"]
         try:
-            self.optimizer.load_state_dict(meta["optimizer"], opt_arrays)
-            self.base_lr = float(meta.get("base_lr", self.base_lr))
-            self.history = History.from_dict(meta["history"])
-            self.rng.bit_generator.state = meta["rng"]["fit"]
-            for i, layer in enumerate(self.model.layers):
-                if str(i) in meta["rng"] and isinstance(getattr(layer, "rng", None), np.random.Generator):
-                    layer.rng.bit_generator.state = meta["rng"][str(i)]
             if self.schedule is not None and "schedule" in meta:
                 self.schedule.load_state_dict(meta["schedule"])
+            states = meta.get("callbacks") or []
             for i, cb in enumerate(self.callbacks):
-                saved = meta.get("callbacks", [])
-                if hasattr(cb, "load_state_dict") and i < len(saved) and saved[i] is not None:
+                if hasattr(cb, "load_state_dict") and i < len(states) and states[i] is not None:
                     prefix = f"callback{i}/"
-                    arrays = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-                    cb.load_state_dict(_join_state(saved[i], arrays))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"'{path}': checkpoint training state is malformed ({exc}).") from exc
-        self.train_idx = np.asarray(train_idx, dtype=np.int64)
-        self.start_epoch = epochs_done
+                    arrays = {
+                        k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
+                    }
+                    cb.load_state_dict(_join_state(states[i], arrays))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ValueError(
+                f"{name}: the saved schedule or callback state is malformed ({exc})."
+            ) from exc
+        return saved
+
+    def _parse_checkpoint(
+        self, tensors: dict[str, np.ndarray], metadata: dict[str, str], name: str
+    ) -> dict[str, Any]:
+        """The checkpoint's contents, each checked against this model and call."""
+        meta = json.loads(metadata["training"])
+        architecture = json.loads(metadata["architecture"])
+        if not isinstance(meta, dict) or not isinstance(architecture, dict):
+            raise _CheckpointError(f"{name}: checkpoint metadata is not a JSON object.")
+        saved_types = [entry["type"] for entry in architecture["layers"]]
+        types = [type(layer).__name__ for layer in self.model.layers]
+        if saved_types != types:
+            raise _CheckpointError(
+                f"{name}: the checkpoint was written for a different architecture: "
+                f"layers {saved_types}, this model has {types}."
+            )
+        epochs_done = meta["epochs_done"]
+        if not _is_int(epochs_done) or epochs_done < 0:
+            raise _CheckpointError(
+                f"{name}: expected epochs_done to be an integer >= 0, got {epochs_done!r}."
+            )
+        m = len(self.X)
+        train_idx = tensors.get("train/train_idx")
+        if train_idx is None or train_idx.ndim != 1 or len(train_idx) != len(self.train_idx):
+            raise _CheckpointError(
+                f"{name}: the checkpoint was written for "
+                f"{0 if train_idx is None else len(train_idx)} training rows, "
+                f"this call has {len(self.train_idx)}."
+            )
+        if (
+            train_idx.dtype.kind not in "iu"
+            or train_idx.min() < 0
+            or train_idx.max() >= m
+            or len(np.unique(train_idx)) != len(train_idx)
+        ):
+            raise _CheckpointError(
+                f"{name}: expected its training rows to be distinct row numbers in [0, {m})."
+            )
+        train_idx = train_idx.astype(np.int64)
+        if int(meta.get("batch_size", self.batch_size)) != self.batch_size:
+            raise _CheckpointError(
+                f"{name}: the checkpoint used batch_size={meta['batch_size']}, "
+                f"this call has {self.batch_size}; resume with the same settings."
+            )
+        opt_meta, opt_arrays = self._parse_optimizer_state(meta["optimizer"], tensors, name)
+        base_lr = float(meta.get("base_lr", self.base_lr))
+        if not (np.isfinite(base_lr) and base_lr > 0):
+            raise _CheckpointError(f"{name}: expected base_lr > 0, got {base_lr!r}.")
+        history = _history_from(meta["history"], name)
+        rngs = meta["rng"]
+        probe = type(self.rng.bit_generator)()
+        probe.state = rngs["fit"]  # raises on a malformed state, before self.rng is touched
+        layer_rngs = {}
+        for i, layer in enumerate(self.model.layers):
+            rng = getattr(layer, "rng", None)
+            if str(i) in rngs and (isinstance(rng, np.random.Generator) or hasattr(layer, "p")):
+                probe = np.random.PCG64() if rng is None else type(rng.bit_generator)()
+                probe.state = rngs[str(i)]
+                layer_rngs[i] = rngs[str(i)]
+        progress = None
         if "progress" in meta:
-            order = tensors["progress/order"]
-            return {
-                "order": np.asarray(order, dtype=np.int64),
-                "step": int(meta["progress"]["step"]),
-                "loss_sum": float(meta["progress"]["loss_sum"]),
-                "weight_sum": float(meta["progress"]["weight_sum"]),
-                "collected": None
-                if "progress/collected" not in tensors
-                else np.array(tensors["progress/collected"]),
-            }
-        return None
+            progress = self._parse_progress(meta["progress"], tensors, train_idx, name)
+        return {
+            "meta": meta,
+            "model": {k: v for k, v in tensors.items() if "/" not in k},
+            "epochs_done": epochs_done,
+            "train_idx": train_idx,
+            "optimizer": opt_meta,
+            "optimizer_arrays": opt_arrays,
+            "base_lr": base_lr,
+            "history": history,
+            "rng": rngs["fit"],
+            "layer_rngs": layer_rngs,
+            "progress": progress,
+        }
+
+    def _parse_optimizer_state(
+        self, opt_meta: Any, tensors: dict[str, np.ndarray], name: str
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The optimizer's saved scalars and arrays, each array matching a parameter."""
+        if not isinstance(opt_meta, dict) or not _is_int(opt_meta.get("t")) or opt_meta["t"] < 0:
+            raise _CheckpointError(f"{name}: the optimizer state has no step count t >= 0.")
+        saved_name = (opt_meta.get("config") or {}).get("name")
+        current = getattr(self.optimizer, "name", None)
+        if saved_name is not None and current is not None and saved_name != current:
+            raise _CheckpointError(
+                f"{name}: the checkpoint was written with optimizer {saved_name!r}, "
+                f"this call uses {current!r}; resume with the same optimizer."
+            )
+        params = self.model.params()
+        arrays = {}
+        for key, array in tensors.items():
+            if not key.startswith("optimizer/"):
+                continue
+            slot = key[len("optimizer/") :]
+            target = params.get(slot.rpartition("/")[0])
+            if target is None or array.shape != target.shape or array.dtype.kind != "f":
+                raise _CheckpointError(
+                    f"{name}: optimizer state {slot!r} (shape {array.shape}, {array.dtype.name}) "
+                    "matches no parameter of this model."
+                )
+            if not np.isfinite(array).all():
+                raise _CheckpointError(f"{name}: optimizer state {slot!r} contains NaN or inf.")
+            arrays[slot] = array.astype(target.dtype, copy=False)
+        return opt_meta, arrays
+
+    def _parse_progress(
+        self, saved: Any, tensors: dict[str, np.ndarray], train_idx: np.ndarray, name: str
+    ) -> dict[str, Any]:
+        """Where an interrupted epoch stopped: its row order, next step and running sums."""
+        n_steps = -(-len(train_idx) // self.batch_size)
+        step = saved["step"]
+        if not _is_int(step) or not 0 <= step < n_steps:
+            raise _CheckpointError(
+                f"{name}: expected the interrupted epoch's step in [0, {n_steps}), got {step!r}."
+            )
+        sums = float(saved["loss_sum"]), float(saved["weight_sum"])
+        if not np.isfinite(sums).all():
+            raise _CheckpointError(f"{name}: the interrupted epoch's loss sums are not finite.")
+        order = tensors.get("progress/order")
+        if (
+            order is None
+            or order.dtype.kind not in "iu"
+            or order.shape != train_idx.shape
+            or not np.array_equal(np.sort(order), np.sort(train_idx))
+        ):
+            raise _CheckpointError(
+                f"{name}: the interrupted epoch's row order is not a permutation of its "
+                "training rows."
+            )
+        collected = None
+        if self.metrics:
+            collected = tensors.get("progress/collected")
+            shape = (len(order), self.model.n_out or 1)
+            if collected is None or collected.shape != shape or collected.dtype.kind != "f":
+                raise _CheckpointError(
+                    f"{name}: the interrupted epoch has no outputs of shape {shape} for the "
+                    "metrics; resume with the metrics it was started with."
+                )
+            collected = np.array(collected, dtype=self.model.dtype)
+        return {
+            "order": order.astype(np.int64),
+            "step": step,
+            "loss_sum": sums[0],
+            "weight_sum": sums[1],
+            "collected": collected,
+        }
+
+    def _restore(self, saved: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply a checkpoint read by :meth:`_read_checkpoint`; return the epoch's progress."""
+        assert self.checkpoint is not None
+        io.assign_model_tensors(self.model, saved["model"], self.checkpoint)
+        if hasattr(self.optimizer, "load_state_dict"):
+            self.optimizer.load_state_dict(saved["optimizer"], saved["optimizer_arrays"])
+        self.base_lr = saved["base_lr"]
+        self.history = saved["history"]
+        self.rng.bit_generator.state = saved["rng"]
+        for i, state in saved["layer_rngs"].items():
+            layer = self.model.layers[i]
+            if isinstance(getattr(layer, "rng", None), np.random.Generator):
+                layer.rng.bit_generator.state = state
+        self.train_idx = saved["train_idx"]
+        self.start_epoch = saved["epochs_done"]
+        return saved["progress"]
 
 
 def evaluate(
@@ -615,10 +894,8 @@ def evaluate(
     if y_arr.ndim == 0 or len(y_arr) != len(X):
         got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
         raise ValueError(f"evaluate: y has {got} but X has {len(X)}.")
-    if model.classes is not None and y_arr.dtype.kind in "OUS" or (
-        model.classes is not None and not np.issubdtype(y_arr.dtype, np.integer)
-    ):
-        y_arr = _encode_with_classes(y_arr, model.classes)
+    if model.classes is not None:
+        y_arr = _encode_with_classes(y_arr, model.classes, "evaluate")
     if loss is None:
         loss = {"classification": "cross_entropy", "binary": "binary_cross_entropy"}.get(
             model.task or "", None
@@ -626,8 +903,12 @@ def evaluate(
     loss_obj = get_loss(loss)
     Y = loss_obj.prepare_targets(y_arr, model.n_out, model.dtype)
     if metrics is None:
-        metrics = ["accuracy"] if getattr(loss_obj, "task", "") in ("classification", "binary") else []
-    weights = None if sample_weight is None else check_sample_weight("evaluate", sample_weight, len(X))
+        metrics = (
+            ["accuracy"] if getattr(loss_obj, "task", "") in ("classification", "binary") else []
+        )
+    weights = (
+        None if sample_weight is None else check_sample_weight("evaluate", sample_weight, len(X))
+    )
     return _evaluate_arrays(model, loss_obj, X, Y, _get_metrics(metrics), weights, batch_size)
 
 
@@ -641,13 +922,19 @@ def _evaluate_arrays(
     batch_size: int,
 ) -> dict[str, float]:
     outputs = model._predict_raw(X, batch_size)
-    value = loss.forward(outputs, Y, weights, check=False) if isinstance(loss, Loss) else loss.forward(outputs, Y, weights)
+    value = (
+        loss.forward(outputs, Y, weights, check=False)
+        if isinstance(loss, Loss)
+        else loss.forward(outputs, Y, weights)
+    )
     logs = {"loss": float(value)}
     logs.update(_metric_values(metrics, Y, outputs, getattr(loss, "task", "regression")))
     return logs
 
 
-def _metric_values(metrics: list[Any], Y: np.ndarray, outputs: np.ndarray, task: str) -> dict[str, float]:
+def _metric_values(
+    metrics: list[Any], Y: np.ndarray, outputs: np.ndarray, task: str
+) -> dict[str, float]:
     logs: dict[str, float] = {}
     if not metrics:
         return logs
@@ -656,10 +943,11 @@ def _metric_values(metrics: list[Any], Y: np.ndarray, outputs: np.ndarray, task:
         labels = outputs.argmax(axis=1)
         scores = _softmax64(outputs)
     elif task == "binary":
-        true_labels = Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.astype(np.int64)
-        labels = (outputs[:, 0] > 0).astype(np.int64) if outputs.shape[1] == 1 else (outputs > 0).astype(np.int64)
-        probability = 1.0 / (1.0 + np.exp(-outputs.astype(np.float64)))
-        scores = np.hstack([1 - probability, probability]) if outputs.shape[1] == 1 else probability
+        # one or several independent 0/1 outputs: each output of each row is one prediction
+        true_labels = np.rint(Y).astype(np.int64).ravel()
+        labels = (outputs > 0).astype(np.int64).ravel()
+        probability = 0.5 * (1.0 + np.tanh(0.5 * outputs.astype(np.float64).ravel()))
+        scores = np.stack([1.0 - probability, probability], axis=1)
     else:
         true_labels = labels = scores = None
     for metric in metrics:
@@ -685,17 +973,36 @@ def _softmax64(Z: np.ndarray) -> np.ndarray:
     return Z
 
 
-def _encode_with_classes(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def _encode_with_classes(y: np.ndarray, classes: np.ndarray, who: str) -> np.ndarray:
+    """Labels in the model's own class space (``model.classes``) -> integer codes."""
+    if y.ndim != 1:
+        raise ValueError(
+            f"{who}: expected labels of shape (m,) for a model with classes, got {y.shape}."
+        )
     lookup = {c: i for i, c in enumerate(classes.tolist())}
     codes = np.empty(len(y), dtype=np.int64)
     for row, value in enumerate(y.tolist()):
         if value not in lookup:
             raise ValueError(
-                f"evaluate: label {value!r} at row {row} is not one of the model's classes "
+                f"{who}: label {value!r} at row {row} is not one of the model's classes "
                 f"{classes.tolist()}."
             )
         codes[row] = lookup[value]
     return codes
+
+
+def _labels_to_codes(model: Any, y: np.ndarray) -> np.ndarray:
+    """String or boolean labels become classes 0..k-1 (kept in ``model.classes``)."""
+    if model.classes is not None:
+        return _encode_with_classes(y, model.classes, "fit")
+    if y.ndim == 1 and (y.dtype.kind in "USb" or y.dtype == object):
+        try:
+            classes, codes = np.unique(y, return_inverse=True)
+        except TypeError as exc:
+            raise TypeError(f"fit: labels of mixed types cannot be ordered ({exc}).") from exc
+        model.classes = classes
+        return codes.astype(np.int64)
+    return y
 
 
 def _get_metrics(metrics: Sequence[Any] | None) -> list[Any]:
@@ -708,15 +1015,19 @@ def _get_metrics(metrics: Sequence[Any] | None) -> list[Any]:
     return [get_metric(m) for m in metrics]
 
 
-def _get_schedule(schedule: Any) -> Any:
+def _get_schedule(schedule: Any, epochs: int) -> Any:
     if schedule is None:
         return None
     if isinstance(schedule, str):
         from fcnet.schedules import get_schedule
 
+        if schedule.lower().replace("-", "_") in ("cosine", "onecycle"):
+            return get_schedule(schedule, total_epochs=epochs)
         return get_schedule(schedule)
     if not hasattr(schedule, "lr"):
-        raise TypeError(f"fit: expected schedule to have an lr(epoch, base_lr) method, got {schedule!r}.")
+        raise TypeError(
+            f"fit: expected schedule to have an lr(epoch, base_lr) method, got {schedule!r}."
+        )
     return schedule
 
 
@@ -730,7 +1041,9 @@ def _class_weights(class_weight: Any, Y: np.ndarray, task: str) -> np.ndarray:
     present, counts = np.unique(labels, return_counts=True)
     if isinstance(class_weight, str):
         if class_weight != "balanced":
-            raise ValueError(f"fit: expected class_weight 'balanced' or a dict, got {class_weight!r}.")
+            raise ValueError(
+                f"fit: expected class_weight 'balanced' or a dict, got {class_weight!r}."
+            )
         per_class = len(labels) / (len(present) * counts.astype(np.float64))
         table = dict(zip(present.tolist(), per_class.tolist(), strict=True))
     elif isinstance(class_weight, dict):
@@ -741,7 +1054,9 @@ def _class_weights(class_weight: Any, Y: np.ndarray, task: str) -> np.ndarray:
         for label in missing:
             table[label] = 1.0
     else:
-        raise TypeError(f"fit: expected class_weight 'balanced' or a dict, got {type(class_weight).__name__}.")
+        raise TypeError(
+            f"fit: expected class_weight 'balanced' or a dict, got {type(class_weight).__name__}."
+        )
     lookup = np.ones(int(labels.max()) + 1)
     for label, weight in table.items():
         if 0 <= label < len(lookup):
@@ -749,7 +1064,9 @@ def _class_weights(class_weight: Any, Y: np.ndarray, task: str) -> np.ndarray:
     return lookup[labels]
 
 
-def _split(Y: np.ndarray, task: str, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _split(
+    Y: np.ndarray, task: str, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     m = len(Y)
     if task == "classification" and Y.ndim == 1:
         train, val = [], []
@@ -769,6 +1086,7 @@ def _split(Y: np.ndarray, task: str, fraction: float, rng: np.random.Generator) 
 def _trainable_params(model: Any) -> dict[str, dict[str, np.ndarray]]:
     params: dict[str, np.ndarray] = {}
     grads: dict[str, np.ndarray] = {}
+    refresh: list[tuple[str, Any]] = []
     for i, layer in enumerate(model.layers):
         if not getattr(layer, "trainable", True):
             continue
@@ -776,8 +1094,36 @@ def _trainable_params(model: Any) -> dict[str, dict[str, np.ndarray]]:
         for name, value in layer.params().items():
             params[f"{i}.{name}"] = value
             grads[f"{i}.{name}"] = layer_grads[name]
+        if layer_grads and type(layer) is not Dense:
+            # a user's layer may assign new arrays (self.dW = X.T @ dZ) in every backward
+            refresh.append((f"{i}.", layer))
     flat = [g.reshape(-1) for g in grads.values()]
-    return {"params": params, "grads": grads, "flat": flat}
+    return {"params": params, "grads": grads, "flat": flat, "refresh": refresh}
+
+
+def _refresh_grads(trainable: dict[str, Any]) -> None:
+    """Point ``trainable`` at the gradient arrays the layers hold now (see _trainable_params)."""
+    grads = trainable["grads"]
+    changed = False
+    for prefix, layer in trainable["refresh"]:
+        for name, g in layer.grads().items():
+            if grads.get(prefix + name) is not g:
+                grads[prefix + name] = g
+                changed = True
+    if changed:
+        trainable["flat"] = [g.reshape(-1) for g in grads.values()]
+
+
+def _largest_product(model: Any, rows: int) -> int:
+    """Multiply-adds of the largest matrix product in a step of ``rows`` samples (X W of the
+    widest layer); the BLAS thread count is chosen from it."""
+    widths = [
+        layer.n_in * layer.n_out
+        for layer in model.layers
+        if isinstance(getattr(layer, "n_in", None), int)
+        and isinstance(getattr(layer, "n_out", None), int)
+    ]
+    return rows * max(widths, default=0)
 
 
 def _lr_scale(model: Any) -> dict[str, float] | None:
@@ -811,7 +1157,11 @@ def _split_state(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.nd
     for key, value in state.items():
         if isinstance(value, np.ndarray):
             arrays[key] = value
-        elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, np.ndarray) for v in value.values())
+        ):
             for sub, array in value.items():
                 arrays[f"{key}/{sub}"] = array
             meta[key] = {"__arrays__": list(value)}
@@ -833,9 +1183,34 @@ def _join_state(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str
     return state
 
 
+class _CheckpointError(ValueError):
+    """A checkpoint check failed; its message is final (it names the file)."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _history_from(data: Any, name: str) -> History:
+    """A History from a checkpoint, each recorded value checked to be a number."""
+    if not isinstance(data, dict) or not isinstance(data.get("history", {}), dict):
+        raise _CheckpointError(f"{name}: the saved history is not a JSON object.")
+    for key, values in data.get("history", {}).items():
+        if not isinstance(values, list) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in values
+        ):
+            raise _CheckpointError(f"{name}: the saved history {key!r} is not a list of numbers.")
+    epochs = data.get("epoch", [])
+    if not isinstance(epochs, list) or not all(_is_int(e) for e in epochs):
+        raise _CheckpointError(f"{name}: the saved history's epochs are not integers.")
+    return History.from_dict(data)
+
+
 def _print_epoch(epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
     parts = [f"{k}={v:.4g}" for k, v in logs.items()]
-    print(f"epoch {epoch + 1}/{epochs}  " + "  ".join(parts) + f"  ({seconds:.2f}s)", file=sys.stderr)
+    print(
+        f"epoch {epoch + 1}/{epochs}  " + "  ".join(parts) + f"  ({seconds:.2f}s)", file=sys.stderr
+    )
 
 
 class _InterruptGuard:

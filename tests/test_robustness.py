@@ -1,0 +1,798 @@
+"""Bad input, divergence, checkpoints and resume: errors come first, and no work is lost.
+
+Peers fail here: fed NaN inputs, PyTorch, Keras, skorch and tinygrad train silently to a nan
+loss; tinygrad returns a loss of -0.0 for a label outside the classes. fcnet raises one clear
+message (who: what was wrong, expected, received) before any parameter or optimizer state
+changes; a diverging run stops with the last finite parameters; a resumed run is bit-identical
+to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fcnet
+from fcnet.optimizers import SGD, Adam
+
+# --- a trained model whose state must survive every bad call ---------------------------------
+
+
+@dataclass
+class Ctx:
+    model: fcnet.Sequential
+    opt: Any
+    X: np.ndarray
+    y: np.ndarray
+
+
+def make_ctx(kind: str) -> Ctx:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    n_out = 1 if kind == "binary" else 3
+    model = fcnet.Sequential(
+        [
+            fcnet.Dense(4, 8, activation="relu", rng=0),
+            fcnet.Dropout(0.2),
+            fcnet.Dense(8, n_out, rng=1),
+        ]
+    )
+    y = np.arange(40) % 2 if kind == "binary" else np.arange(40) % 3
+    opt = Adam(lr=0.01)
+    model.fit(X, y, optimizer=opt, epochs=1, batch_size=8, rng=0)  # the optimizer has state now
+    if kind == "named":
+        model.classes = np.array(["ant", "bee", "cat"])
+    return Ctx(model, opt, X, y)
+
+
+def snapshot(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "params": {k: v.copy() for k, v in ctx.model.params().items()},
+        "opt_state": {k: {s: a.copy() for s, a in v.items()} for k, v in ctx.opt.state.items()},
+        "opt_t": ctx.opt.t,
+        "opt_lr": ctx.opt.lr,
+        "classes": None if ctx.model.classes is None else ctx.model.classes.copy(),
+        "task": ctx.model.task,
+    }
+
+
+def assert_unchanged(ctx: Ctx, before: dict[str, Any]) -> None:
+    after = snapshot(ctx)
+    assert after["params"].keys() == before["params"].keys()
+    for key, value in before["params"].items():
+        np.testing.assert_array_equal(after["params"][key], value, err_msg=key)
+    assert after["opt_state"].keys() == before["opt_state"].keys()
+    for key, slots in before["opt_state"].items():
+        assert after["opt_state"][key].keys() == slots.keys()
+        for slot, value in slots.items():
+            np.testing.assert_array_equal(after["opt_state"][key][slot], value)
+    assert after["opt_t"] == before["opt_t"]
+    assert after["opt_lr"] == before["opt_lr"]
+    if before["classes"] is None:
+        assert after["classes"] is None
+    else:
+        np.testing.assert_array_equal(after["classes"], before["classes"])
+    assert after["task"] == before["task"]
+
+
+def with_value(A: np.ndarray, index: tuple[int, ...], value: Any) -> np.ndarray:
+    A = A.astype(np.result_type(A, type(value))).copy()
+    A[index] = value
+    return A
+
+
+def fit(ctx: Ctx, X: Any = None, y: Any = None, **kwargs: Any) -> Any:
+    kwargs.setdefault("optimizer", ctx.opt)
+    kwargs.setdefault("epochs", 1)
+    kwargs.setdefault("batch_size", 8)
+    return ctx.model.fit(ctx.X if X is None else X, ctx.y if y is None else y, rng=0, **kwargs)
+
+
+@dataclass
+class Case:
+    id: str
+    call: Callable[[Ctx], Any]
+    error: type[Exception]
+    match: str
+    kind: str = "classes"
+
+
+def _y_float(ctx: Ctx) -> np.ndarray:
+    return ctx.y.astype(np.float64)
+
+
+CASES = [
+    # non-finite values, with row and column
+    Case(
+        "nan_in_X",
+        lambda c: fit(c, with_value(c.X, (5, 2), np.nan)),
+        ValueError,
+        r"^fit: X contains NaN at row 5, column 2; clean or impute it",
+    ),
+    Case(
+        "inf_in_X",
+        lambda c: fit(c, with_value(c.X, (7, 1), -np.inf)),
+        ValueError,
+        r"^fit: X contains inf at row 7, column 1",
+    ),
+    Case(
+        "X_beyond_float32",
+        lambda c: fit(c, with_value(c.X.astype(np.float64), (3, 0), 1e300)),
+        ValueError,
+        r"^fit: X holds 1e\+300 at row 3, column 0, beyond the range of float32",
+    ),
+    Case(
+        "nan_in_labels",
+        lambda c: fit(c, y=with_value(_y_float(c), (3,), np.nan)),
+        ValueError,
+        r"^fit: y contains NaN at row 3; clean or impute it",
+    ),
+    Case(
+        "inf_in_targets",
+        lambda c: fit(c, y=with_value(np.zeros((40, 3)), (4, 2), np.inf), loss="mse"),
+        ValueError,
+        r"^fit: y contains inf at row 4, column 2",
+    ),
+    Case(
+        "nan_in_validation_X",
+        lambda c: fit(c, validation_data=(with_value(c.X, (1, 0), np.nan), c.y)),
+        ValueError,
+        r"^fit \(validation_data\): X contains NaN at row 1, column 0",
+    ),
+    Case(
+        "nan_at_predict",
+        lambda c: c.model.predict(with_value(c.X, (2, 3), np.nan)),
+        ValueError,
+        r"^predict: X contains NaN at row 2, column 3",
+    ),
+    # shapes
+    Case(
+        "empty_data",
+        lambda c: fit(c, c.X[:0], c.y[:0]),
+        ValueError,
+        r"^fit: X is empty \(0 rows\); expected at least one sample",
+    ),
+    Case(
+        "X_1d",
+        lambda c: fit(c, c.X[:, 0]),
+        ValueError,
+        r"^fit: expected X to be 2-D \(m, n_features\), got 1-D shape \(40,\)",
+    ),
+    Case(
+        "X_3d",
+        lambda c: fit(c, c.X.reshape(40, 2, 2)),
+        ValueError,
+        r"^fit: expected X to be 2-D \(m, n_features\), got 3-D shape \(40, 2, 2\)",
+    ),
+    Case(
+        "row_counts_differ",
+        lambda c: fit(c, y=c.y[:-1]),
+        ValueError,
+        r"^fit: y has 39 rows but X has 40\.",
+    ),
+    Case(
+        "wrong_features_at_fit",
+        lambda c: fit(c, c.X[:, :3]),
+        ValueError,
+        r"^fit: expected X of shape \(m, 4\), got \(40, 3\)",
+    ),
+    Case(
+        "wrong_features_at_predict",
+        lambda c: c.model.predict(np.ones((5, 5))),
+        ValueError,
+        r"^predict: expected X of shape \(m, 4\), got \(5, 5\)",
+    ),
+    Case(
+        "wrong_features_at_evaluate",
+        lambda c: c.model.evaluate(np.ones((5, 2)), c.y[:5]),
+        ValueError,
+        r"^evaluate: expected X of shape \(m, 4\), got \(5, 2\)",
+    ),
+    Case(
+        "validation_rows_differ",
+        lambda c: fit(c, validation_data=(c.X, c.y[:10])),
+        ValueError,
+        r"^fit: validation y has 10 rows but validation X has 40",
+    ),
+    # labels
+    Case(
+        "label_outside_classes",
+        lambda c: fit(c, y=with_value(c.y, (12,), 7)),
+        ValueError,
+        r"^SoftmaxCrossEntropy: labels must be integers in \[0, 3\), got 7 at row 12",
+    ),
+    Case(
+        "negative_label",
+        lambda c: fit(c, y=with_value(c.y, (0,), -1)),
+        ValueError,
+        r"labels must be integers in \[0, 3\), got -1 at row 0",
+    ),
+    Case(
+        "fractional_label",
+        lambda c: fit(c, y=with_value(_y_float(c), (6,), 0.5)),
+        ValueError,
+        r"labels must be integers in \[0, 3\), got 0.5 at row 6",
+    ),
+    Case(
+        "label_not_among_model_classes",
+        lambda c: fit(c, y=np.array(["ant", "bee", "cow", "cat"] * 10)),
+        ValueError,
+        r"^fit: label 'cow' at row 2 is not one of the model's classes \['ant', 'bee', 'cat'\]",
+        kind="named",
+    ),
+    Case(
+        "validation_label_outside",
+        lambda c: fit(c, validation_data=(c.X, c.y + 10)),
+        ValueError,
+        r"labels must be integers in \[0, 3\), got 10 at row 0",
+    ),
+    Case(
+        "one_class_only",
+        lambda c: fit(c, y=np.zeros(40, dtype=int)),
+        ValueError,
+        r"^fit: y holds one class only \(0\); a classifier needs at least two",
+    ),
+    Case(
+        "one_class_only_binary",
+        lambda c: fit(c, y=np.ones(40, dtype=int)),
+        ValueError,
+        r"^fit: y holds one class only \(1\); a binary classifier needs both 0 and 1",
+        kind="binary",
+    ),
+    Case(
+        "binary_target_outside_0_1",
+        lambda c: fit(c, y=with_value(_y_float(c), (9,), 2.0), loss="binary_cross_entropy"),
+        ValueError,
+        r"^BinaryCrossEntropy: targets must lie in \[0, 1\], got 2.0 at row 9",
+        kind="binary",
+    ),
+    Case(
+        "string_labels_then_bad_weights",
+        lambda c: fit(c, y=np.array(["a", "b"] * 20), sample_weight=-np.ones(40)),
+        ValueError,
+        r"^fit: sample_weight must be >= 0, got -1.0 at row 0",
+        kind="binary",
+    ),
+    # dtypes
+    Case(
+        "object_X",
+        lambda c: fit(c, c.X.astype(object)),
+        TypeError,
+        r"^fit: expected X to hold numbers, got dtype object",
+    ),
+    Case(
+        "string_X",
+        lambda c: fit(c, c.X.astype(str)),
+        TypeError,
+        r"^fit: expected X to hold numbers, got dtype <U",
+    ),
+    Case(
+        "complex_X",
+        lambda c: fit(c, c.X.astype(complex)),
+        TypeError,
+        r"^fit: expected X to hold real numbers, got dtype complex128",
+    ),
+    Case(
+        "complex_labels",
+        lambda c: fit(c, y=c.y.astype(complex)),
+        TypeError,
+        r"labels must be integers, got dtype complex128",
+    ),
+    Case(
+        "ragged_X",
+        lambda c: fit(c, [[1.0, 2.0, 3.0, 4.0], [1.0]], [0, 1]),
+        ValueError,
+        r"^fit: X could not be read as an array",
+    ),
+    # hyperparameters
+    Case(
+        "batch_size_zero",
+        lambda c: fit(c, batch_size=0),
+        ValueError,
+        r"^fit: expected batch_size to be a positive integer, got 0\.",
+    ),
+    Case(
+        "batch_size_negative",
+        lambda c: fit(c, batch_size=-5),
+        ValueError,
+        r"^fit: expected batch_size to be a positive integer, got -5\.",
+    ),
+    Case(
+        "epochs_zero",
+        lambda c: fit(c, epochs=0),
+        ValueError,
+        r"^fit: expected epochs to be a positive integer, got 0\.",
+    ),
+    Case(
+        "epochs_float",
+        lambda c: fit(c, epochs=2.5),
+        TypeError,
+        r"^fit: expected epochs to be a positive integer, got 2.5\.",
+    ),
+    Case(
+        "lr_zero",
+        lambda c: fit(c, lr=0.0),
+        ValueError,
+        r"^fit: expected lr in \(0.0, inf\), got 0.0",
+    ),
+    Case(
+        "lr_negative",
+        lambda c: fit(c, lr=-0.1),
+        ValueError,
+        r"^fit: expected lr in \(0.0, inf\), got -0.1",
+    ),
+    Case(
+        "lr_nan",
+        lambda c: fit(c, lr=float("nan")),
+        ValueError,
+        r"^fit: expected lr in \(0.0, inf\), got nan",
+    ),
+    Case(
+        "lr_override_with_bad_X",
+        lambda c: fit(c, with_value(c.X, (0, 0), np.nan), lr=0.5),
+        ValueError,
+        r"^fit: X contains NaN at row 0, column 0",
+    ),
+    Case(
+        "dropout_p_one",
+        lambda c: fcnet.Dropout(1.0),
+        ValueError,
+        r"^Dropout: expected p in \[0.0, 1.0\), got 1.0",
+    ),
+    Case(
+        "dropout_p_negative",
+        lambda c: fcnet.Dropout(-0.1),
+        ValueError,
+        r"^Dropout: expected p in \[0.0, 1.0\), got -0.1",
+    ),
+    Case(
+        "validation_split_one",
+        lambda c: fit(c, validation_split=1.0),
+        ValueError,
+        r"^fit: expected validation_split in \[0.0, 1.0\), got 1.0",
+    ),
+    Case(
+        "clip_norm_negative",
+        lambda c: fit(c, clip_norm=-1.0),
+        ValueError,
+        r"^fit: expected clip_norm in \(0.0, inf\), got -1.0",
+    ),
+    Case(
+        "resume_without_checkpoint",
+        lambda c: fit(c, resume=True),
+        ValueError,
+        r"^fit: resume=True needs checkpoint=PATH, got checkpoint=None",
+    ),
+    # weights
+    Case(
+        "sample_weight_length",
+        lambda c: fit(c, sample_weight=np.ones(39)),
+        ValueError,
+        r"^fit: expected sample_weight of shape \(40,\), got \(39,\)",
+    ),
+    Case(
+        "sample_weight_negative",
+        lambda c: fit(c, sample_weight=with_value(np.ones(40), (3,), -1.0)),
+        ValueError,
+        r"^fit: sample_weight must be >= 0, got -1.0 at row 3",
+    ),
+    Case(
+        "sample_weight_all_zero",
+        lambda c: fit(c, sample_weight=np.zeros(40)),
+        ValueError,
+        r"^fit: sample_weight is all zero; at least one weight must be > 0",
+    ),
+    Case(
+        "class_weight_negative",
+        lambda c: fit(c, class_weight={0: -1.0}),
+        ValueError,
+        r"^fit: expected class_weight\[0\] in \[0.0, inf\), got -1.0",
+    ),
+    # names
+    Case(
+        "unknown_activation",
+        lambda c: fcnet.Dense(4, 2, activation="relu6"),
+        ValueError,
+        r"^activations: unknown activation 'relu6'; expected one of .*'relu'.*'tanh'",
+    ),
+    Case(
+        "unknown_loss",
+        lambda c: fit(c, loss="crossentropy"),
+        ValueError,
+        r"^losses: unknown loss 'crossentropy'; expected one of .*'cross_entropy'.*'mse'",
+    ),
+    Case(
+        "unknown_optimizer",
+        lambda c: fit(c, optimizer="adamax"),
+        ValueError,
+        r"^optimizers: unknown optimizer 'adamax'; expected one of 'adam', 'adamw', 'rmsprop', "
+        r"'sgd'",
+    ),
+    Case(
+        "unknown_metric",
+        lambda c: fit(c, metrics=["acc"]),
+        ValueError,
+        r"^metrics: unknown metric 'acc'; expected one of .*'accuracy'",
+    ),
+    # losses that do not fit the output
+    Case(
+        "cross_entropy_on_one_output",
+        lambda c: fit(c, loss="cross_entropy"),
+        ValueError,
+        r"^fit: loss 'cross_entropy' needs one output per class \(at least 2\), but the model "
+        r"has 1",
+        kind="binary",
+    ),
+    Case(
+        "mse_targets_wrong_width",
+        lambda c: fit(c, y=np.zeros((40, 2)), loss="mse"),
+        ValueError,
+        r"^MSE: expected targets of shape \(m, 3\) to match the output, got \(40, 2\)",
+    ),
+    Case(
+        "probability_rows_wrong_width",
+        lambda c: fit(c, y=np.full((40, 2), 0.5), loss="cross_entropy"),
+        ValueError,
+        r"expected integer labels \(m,\) or probability rows \(m, 3\), got shape "
+        r"\(40, 2\)",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_raises_a_clear_message_before_any_state_changes(case):
+    ctx = make_ctx(case.kind)
+    before = snapshot(ctx)
+    with pytest.raises(case.error, match=case.match) as info:
+        case.call(ctx)
+    message = str(info.value)
+    assert re.match(r"^[\w ()]+: \S", message), message  # "who: ..."
+    assert message.endswith((".", ")")), message
+    assert_unchanged(ctx, before)
+
+
+def test_the_catalogue_is_large():
+    assert len(CASES) >= 30
+
+
+def test_a_layer_that_cannot_be_saved_fails_before_training(tmp_path):
+    class Doubler:
+        def forward(self, X, training=False):
+            return 2 * X
+
+        def backward(self, dA):
+            return 2 * dA
+
+        def params(self):
+            return {}
+
+        def grads(self):
+            return {}
+
+    model = fcnet.Sequential([fcnet.Dense(4, 3, rng=0), Doubler()])
+    before = model.layers[0].W.copy()
+    X = np.ones((6, 4), dtype=np.float32)
+    with pytest.raises(TypeError, match="Doubler has no get_config"):
+        model.fit(X, np.arange(6) % 3, checkpoint=tmp_path / "c.ckpt", rng=0)
+    np.testing.assert_array_equal(model.layers[0].W, before)
+    assert not (tmp_path / "c.ckpt").exists()
+
+
+# --- divergence -------------------------------------------------------------------------------
+
+
+class Recording(SGD):
+    """SGD that keeps a copy of the parameters after each of its steps."""
+
+    def step(self, params, grads, lr_scale=None):
+        super().step(params, grads, lr_scale)
+        self.after = {k: v.copy() for k, v in params.items()}
+        self.state_after = {k: {s: a.copy() for s, a in v.items()} for k, v in self.state.items()}
+
+
+def exploding_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (X @ np.array([1.0, -2.0, 0.5])).astype(np.float32)
+    model = fcnet.Sequential(
+        [fcnet.Dense(3, 16, activation="tanh", rng=0), fcnet.Dense(16, 1, rng=1)]
+    )
+    return model, X, y
+
+
+@pytest.mark.parametrize("errors", ["raise", "ignore"])
+def test_divergence_stops_with_the_parameters_before_the_bad_step(errors):
+    """lr = 1 with momentum explodes; np.errstate decides only how numpy reports it."""
+    model, X, y = exploding_regression()
+    opt = Recording(lr=1.0, momentum=0.9)
+    with (
+        np.errstate(over=errors, invalid=errors, divide=errors),
+        pytest.raises(fcnet.TrainingDiverged) as info,
+    ):
+        model.fit(X, y, loss="mse", optimizer=opt, epochs=50, batch_size=16, rng=0)
+    exc = info.value
+    assert isinstance(exc, FloatingPointError)
+    message = str(exc)
+    assert f"epoch {exc.epoch}, batch {exc.batch}" in message
+    assert "smaller learning rate" in message
+    assert exc.epoch >= 1  # some epochs completed and are kept
+    assert len(exc.history.epoch) == exc.epoch == len(exc.history.history["loss"])
+    assert all(np.isfinite(exc.history.history["loss"]))
+    # the bad step never reached the optimizer: the parameters and the optimizer state are
+    # exactly those after the last good step
+    assert opt.t == 4 * exc.epoch + exc.batch
+    for key, value in model.params().items():
+        assert np.isfinite(value).all()
+        np.testing.assert_array_equal(value, opt.after[key])
+    for key, slots in opt.state.items():
+        np.testing.assert_array_equal(slots["momentum"], opt.state_after[key]["momentum"])
+
+
+def test_divergence_matches_a_run_stopped_one_step_earlier():
+    model, X, y = exploding_regression()
+    with pytest.raises(fcnet.TrainingDiverged) as info:
+        model.fit(
+            X, y, loss="mse", optimizer=SGD(lr=1.0, momentum=0.9), epochs=50, batch_size=16, rng=0
+        )
+    good_steps = 4 * info.value.epoch + info.value.batch
+
+    class StopAfter(SGD):
+        def step(self, params, grads, lr_scale=None):
+            super().step(params, grads, lr_scale)
+            if self.t == good_steps:
+                raise KeyboardInterrupt  # stop the replay after its last good step
+
+    replay, _, _ = exploding_regression()
+    with pytest.raises(KeyboardInterrupt):
+        replay.fit(
+            X,
+            y,
+            loss="mse",
+            optimizer=StopAfter(lr=1.0, momentum=0.9),
+            epochs=50,
+            batch_size=16,
+            rng=0,
+        )
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, replay.params()[key])
+
+
+class PoisonGradient:
+    """Identity in forward; backward injects NaN into dX on a chosen call (a buggy user layer)."""
+
+    def __init__(self, on_call: int) -> None:
+        self.on_call = on_call
+        self.calls = 0
+
+    def forward(self, X, training=False):
+        return X
+
+    def backward(self, dA):
+        self.calls += 1
+        dX = dA.copy()
+        if self.calls == self.on_call:
+            dX[0, 0] = np.nan
+        return dX
+
+    def params(self):
+        return {}
+
+    def grads(self):
+        return {}
+
+
+def test_nan_in_a_gradient_only_is_caught_before_the_update(blobs):
+    X, y = blobs
+    poison = PoisonGradient(on_call=7)
+    model = fcnet.Sequential([fcnet.Dense(4, 8, rng=0), poison, fcnet.Dense(8, 3, rng=1)])
+    opt = Recording(lr=0.1)
+    with pytest.raises(
+        fcnet.TrainingDiverged, match=r"epoch 0, batch 6: a gradient is nan"
+    ) as info:
+        model.fit(X, y, optimizer=opt, epochs=3, batch_size=16, shuffle=False, rng=0)
+    assert info.value.history.epoch == []
+    assert opt.t == 6
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, opt.after[key])
+
+
+class OwnDense:
+    """A user's layer written the plain way: new gradient arrays on every backward."""
+
+    def __init__(self, n_in, n_out, rng, poison_on=None):
+        self.W = (0.5 * np.random.default_rng(rng).normal(size=(n_in, n_out))).astype(np.float32)
+        self.b = np.zeros(n_out, dtype=np.float32)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        self.poison_on, self.calls = poison_on, 0
+
+    def forward(self, X, training=False):
+        self.X = X
+        return X @ self.W + self.b
+
+    def backward(self, dA):
+        self.calls += 1
+        self.dW = self.X.T @ dA
+        self.db = dA.sum(axis=0)
+        if self.calls == self.poison_on:
+            self.db = np.full_like(self.db, np.nan)
+        return dA @ self.W.T
+
+    def params(self):
+        return {"W": self.W, "b": self.b}
+
+    def grads(self):
+        return {"W": self.dW, "b": self.db}
+
+
+def test_a_user_layer_that_allocates_its_gradients_is_trained(blobs):
+    X, y = blobs
+    model = fcnet.Sequential([OwnDense(4, 3, rng=0)])
+    history = model.fit(X, y, optimizer="sgd", lr=0.1, epochs=10, batch_size=16, rng=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+def test_nan_in_a_user_layers_own_gradient_is_caught(blobs):
+    X, y = blobs
+    model = fcnet.Sequential([OwnDense(4, 3, rng=0, poison_on=3)])
+    opt = Recording(lr=0.1)
+    with pytest.raises(fcnet.TrainingDiverged, match="batch 2: a gradient is nan"):
+        model.fit(X, y, optimizer=opt, epochs=2, batch_size=16, rng=0)
+    assert opt.t == 2
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, opt.after[key])
+
+
+# --- checkpoints and resume -------------------------------------------------------------------
+
+
+class Tripwire:
+    """Identity layer that sends this process SIGINT on its n-th training forward (0 = never)."""
+
+    def __init__(self, on_call: int = 0) -> None:
+        self.on_call = on_call
+        self.calls = 0
+
+    def forward(self, X, training=False):
+        if training:
+            self.calls += 1
+            if self.calls == self.on_call:
+                signal.raise_signal(signal.SIGINT)
+        return X
+
+    def backward(self, dA):
+        return dA
+
+    def params(self):
+        return {}
+
+    def grads(self):
+        return {}
+
+    def get_config(self):
+        return {}
+
+
+def classifier(trip_on: int = 0) -> fcnet.Sequential:
+    return fcnet.Sequential(
+        [
+            fcnet.Dense(4, 16, activation="relu", rng=0),
+            fcnet.Dropout(0.3),
+            Tripwire(trip_on),
+            fcnet.Dense(16, 3, rng=1),
+        ]
+    )
+
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda: SGD(lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda: Adam(lr=0.01),
+}
+TRAIN = dict(batch_size=16, validation_split=0.2, metrics=["accuracy"], rng=3)
+
+
+def assert_same_run(model_a, history_a, model_b, history_b):
+    for key, value in model_a.params().items():
+        np.testing.assert_array_equal(value, model_b.params()[key], err_msg=key)
+    assert history_a.history == history_b.history
+    assert history_a.epoch == history_b.epoch
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_k_then_n_minus_k_epochs_with_resume_is_bit_identical(tmp_path, blobs, optimizer):
+    X, y = blobs
+    whole = classifier()
+    history = whole.fit(X, y, optimizer=OPTIMIZERS[optimizer](), epochs=5, **TRAIN)
+
+    path = tmp_path / "run.ckpt"
+    first = classifier()
+    first.fit(X, y, optimizer=OPTIMIZERS[optimizer](), epochs=2, checkpoint=path, **TRAIN)
+    resumed = classifier()  # as in a new process: fresh model, fresh optimizer
+    rest = resumed.fit(
+        X, y, optimizer=OPTIMIZERS[optimizer](), epochs=5, checkpoint=path, resume=True, **TRAIN
+    )
+    assert_same_run(whole, history, resumed, rest)
+    assert rest.epoch == [0, 1, 2, 3, 4] and len(rest.history["val_loss"]) == 5
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_resume_after_an_interrupt_mid_epoch_is_bit_identical(tmp_path, blobs, optimizer):
+    X, y = blobs
+    whole = classifier()
+    history = whole.fit(X, y, optimizer=OPTIMIZERS[optimizer](), epochs=4, **TRAIN)
+
+    path = tmp_path / "run.ckpt"
+    # 120 training rows, batch 16: 8 steps per epoch; the 19th step is step 2 of epoch 2
+    interrupted = classifier(trip_on=19)
+    partial = interrupted.fit(
+        X, y, optimizer=OPTIMIZERS[optimizer](), epochs=4, checkpoint=path, **TRAIN
+    )
+    assert partial.interrupted and partial.epoch == [0, 1]
+    resumed = classifier()
+    rest = resumed.fit(
+        X, y, optimizer=OPTIMIZERS[optimizer](), epochs=4, checkpoint=path, resume=True, **TRAIN
+    )
+    assert not rest.interrupted
+    assert_same_run(whole, history, resumed, rest)
+
+
+def test_an_interrupt_without_checkpoint_returns_a_consistent_model(blobs):
+    X, y = blobs
+    model = classifier(trip_on=3)
+    history = model.fit(X, y, epochs=3, **TRAIN)
+    assert history.interrupted and history.epoch == []
+    assert all(np.isfinite(p).all() for p in model.params().values())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_the_checkpoint_is_written_after_every_epoch(tmp_path, blobs):
+    X, y = blobs
+    path = tmp_path / "every.ckpt"
+    seen = []
+
+    def check(epoch, logs, model):
+        # on_epoch_end runs before the epoch's checkpoint: the file holds the previous epoch
+        if epoch:
+            resumed = classifier()
+            done = resumed.fit(X, y, epochs=epoch, checkpoint=path, resume=True, **TRAIN)
+            seen.append(len(done.epoch))
+
+    classifier().fit(
+        X, y, epochs=4, checkpoint=path, callbacks=[fcnet.callbacks.LambdaCallback(check)], **TRAIN
+    )
+    assert seen == [1, 2, 3]
+    assert [p.name for p in tmp_path.iterdir()] == ["every.ckpt"]  # no temporary files left
+
+
+def test_resume_with_other_settings_is_refused_before_any_change(tmp_path, blobs):
+    X, y = blobs
+    path = tmp_path / "run.ckpt"
+    classifier().fit(X, y, optimizer=Adam(lr=0.01), epochs=1, checkpoint=path, **TRAIN)
+    model, opt = classifier(), SGD(lr=0.1, momentum=0.9)
+    ctx = Ctx(model, opt, X, y)
+    before = snapshot(ctx)
+    with pytest.raises(
+        ValueError,
+        match=r"run.ckpt': the checkpoint was written with optimizer "
+        r"'adam', this call uses 'sgd'",
+    ):
+        model.fit(X, y, optimizer=opt, epochs=2, checkpoint=path, resume=True, **TRAIN)
+    with pytest.raises(ValueError, match=r"used batch_size=16, this call has 8"):
+        model.fit(
+            X,
+            y,
+            optimizer=opt,
+            epochs=2,
+            checkpoint=path,
+            resume=True,
+            **{**TRAIN, "batch_size": 8},
+        )
+    other = fcnet.Sequential([fcnet.Dense(4, 3, rng=0)])
+    with pytest.raises(ValueError, match="different architecture"):
+        other.fit(X, y, epochs=2, checkpoint=path, resume=True, **TRAIN)
+    assert_unchanged(ctx, before)
