@@ -37,8 +37,8 @@ def _layer_factories():
         factories[f"Dense[{name}]"] = lambda dtype, n=name: fcnet.Dense(
             N_IN, N_OUT, activation=n, rng=1, dtype=dtype
         )
-        factories[f"{activations.ACTIVATIONS[name].__name__}"] = (
-            lambda dtype, n=name: activations.ACTIVATIONS[n]()
+        factories[f"{activations.ACTIVATIONS[name].__name__}"] = lambda dtype, n=name: (
+            activations.ACTIVATIONS[n]()
         )
     factories["Dense[l1,l2]"] = lambda dtype: fcnet.Dense(
         N_IN, N_OUT, activation="tanh", l1=0.01, l2=0.02, rng=2, dtype=dtype

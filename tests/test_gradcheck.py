@@ -8,9 +8,7 @@ import fcnet
 
 
 def _model():
-    return fcnet.Sequential(
-        [fcnet.Dense(3, 5, activation="tanh", rng=0), fcnet.Dense(5, 2, rng=1)]
-    )
+    return fcnet.Sequential([fcnet.Dense(3, 5, activation="tanh", rng=0), fcnet.Dense(5, 2, rng=1)])
 
 
 def test_check_passes_and_leaves_the_float32_model_untouched():
@@ -53,7 +51,9 @@ def test_numerical_gradient_of_a_quadratic():
 
 
 def test_sampled_entries_and_regularized_model():
-    model = fcnet.Sequential([fcnet.Dense(6, 4, "relu", l1=0.01, l2=0.1, rng=0), fcnet.Dense(4, 1, rng=1)])
+    model = fcnet.Sequential(
+        [fcnet.Dense(6, 4, "relu", l1=0.01, l2=0.1, rng=0), fcnet.Dense(4, 1, rng=1)]
+    )
     X = np.random.default_rng(2).normal(size=(8, 6))
     report = fcnet.check_gradients(model, "mse", X, np.ones(8), max_entries=5, rng=0)
     assert report.ok, str(report)

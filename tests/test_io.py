@@ -85,7 +85,9 @@ def test_wrong_dtype_tensor_is_rejected(tmp_path):
     raw = _valid(tmp_path)
     n = struct.unpack("<Q", raw[:8])[0]
     header = raw[8 : 8 + n].replace(b'"F32"', b'"BF16"', 1)
-    bad = _write(tmp_path / "dtype.safetensors", struct.pack("<Q", len(header)) + header + raw[8 + n :])
+    bad = _write(
+        tmp_path / "dtype.safetensors", struct.pack("<Q", len(header)) + header + raw[8 + n :]
+    )
     with pytest.raises(ValueError, match="dtype 'BF16'"):
         fcnet.load(bad)
 
@@ -118,7 +120,11 @@ def test_tensor_shape_not_matching_architecture(tmp_path):
     model = small_model()
     tensors = {k: v for k, v in model.params().items()}
     tensors["0.W"] = np.zeros((5, 6), dtype=np.float32)
-    meta = {"format": "fcnet", "format_version": "1", "architecture": json.dumps(model.get_config())}
+    meta = {
+        "format": "fcnet",
+        "format_version": "1",
+        "architecture": json.dumps(model.get_config()),
+    }
     bad = _write(tmp_path / "shape.safetensors", save(tensors, metadata=meta))
     with pytest.raises(ValueError, match=r"'0.W' has shape \(5, 6\)"):
         fcnet.load(bad)

@@ -84,7 +84,11 @@ def test_same_seed_same_weights_and_dtype_rounding():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"n_in": 0, "n_out": 2}, ValueError, "Dense: expected n_in to be a positive integer, got 0."),
+        (
+            {"n_in": 0, "n_out": 2},
+            ValueError,
+            "Dense: expected n_in to be a positive integer, got 0.",
+        ),
         ({"n_in": 2.5, "n_out": 2}, TypeError, "n_in to be a positive integer"),
         ({"n_in": 2, "n_out": 2, "activation": "relux"}, ValueError, "unknown activation 'relux'"),
         ({"n_in": 2, "n_out": 2, "init": "nope"}, ValueError, "unknown initializer 'nope'"),

@@ -111,5 +111,7 @@ def test_backward_before_forward():
 
 
 def test_unknown_loss_name_lists_valid_ones():
-    with pytest.raises(ValueError, match="unknown loss 'hinge'; expected one of .*'cross_entropy'.*'mse'"):
+    with pytest.raises(
+        ValueError, match="unknown loss 'hinge'; expected one of .*'cross_entropy'.*'mse'"
+    ):
         losses.get_loss("hinge")

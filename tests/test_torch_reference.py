@@ -32,8 +32,13 @@ M = 7
 
 def _build(activation, seed):
     layers = [
-        fcnet.Dense(a, b, activation=activation if i < len(SIZES) - 2 else "identity", rng=seed + i,
-                    dtype="float64")
+        fcnet.Dense(
+            a,
+            b,
+            activation=activation if i < len(SIZES) - 2 else "identity",
+            rng=seed + i,
+            dtype="float64",
+        )
         for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True))
     ]
     for layer in layers:
@@ -75,7 +80,9 @@ def _targets(name, rng):
 
 
 @pytest.mark.parametrize("activation", sorted(TORCH_ACTIVATIONS))
-@pytest.mark.parametrize("loss_name", ["mse", "mae", "huber", "cross_entropy", "binary_cross_entropy"])
+@pytest.mark.parametrize(
+    "loss_name", ["mse", "mae", "huber", "cross_entropy", "binary_cross_entropy"]
+)
 def test_network_outputs_loss_and_gradients_equal_torch(activation, loss_name):
     rng = np.random.default_rng(hash((activation, loss_name)) % 2**32)
     model = _build(activation, seed=int(rng.integers(1000)))
@@ -174,7 +181,10 @@ def test_training_steps_equal_torch_end_to_end():
     X = rng.normal(size=(32, 5))
     y = rng.integers(0, 3, size=32)
     model = fcnet.Sequential(
-        [fcnet.Dense(5, 8, "tanh", rng=0, dtype="float64"), fcnet.Dense(8, 3, rng=1, dtype="float64")]
+        [
+            fcnet.Dense(5, 8, "tanh", rng=0, dtype="float64"),
+            fcnet.Dense(8, 3, rng=1, dtype="float64"),
+        ]
     )
     torch_params = [
         torch.tensor(model.layers[0].W.T.copy(), requires_grad=True),
@@ -183,8 +193,16 @@ def test_training_steps_equal_torch_end_to_end():
         torch.tensor(model.layers[1].b.copy(), requires_grad=True),
     ]
     opt_t = torch.optim.SGD(torch_params, lr=0.1, momentum=0.9)
-    model.fit(X, y, loss="cross_entropy", optimizer=optimizers.SGD(0.1, momentum=0.9),
-              epochs=3, batch_size=32, shuffle=False, rng=0)
+    model.fit(
+        X,
+        y,
+        loss="cross_entropy",
+        optimizer=optimizers.SGD(0.1, momentum=0.9),
+        epochs=3,
+        batch_size=32,
+        shuffle=False,
+        rng=0,
+    )
     Xt, yt = torch.tensor(X), torch.tensor(y)
     for _ in range(3):
         opt_t.zero_grad()
@@ -192,4 +210,6 @@ def test_training_steps_equal_torch_end_to_end():
         F.cross_entropy(F.linear(hidden, torch_params[2], torch_params[3]), yt).backward()
         opt_t.step()
     np.testing.assert_allclose(model.layers[0].W, torch_params[0].detach().numpy().T, rtol=1e-10)
-    np.testing.assert_allclose(model.layers[1].b, torch_params[3].detach().numpy(), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(
+        model.layers[1].b, torch_params[3].detach().numpy(), rtol=1e-10, atol=1e-13
+    )

@@ -11,8 +11,13 @@ from fcnet.data import load_digits
 
 def mlp(sizes, activation="relu", seed=0, dtype=None):
     layers = [
-        fcnet.Dense(a, b, activation=activation if i < len(sizes) - 2 else "identity",
-                    rng=seed + i, dtype=dtype)
+        fcnet.Dense(
+            a,
+            b,
+            activation=activation if i < len(sizes) - 2 else "identity",
+            rng=seed + i,
+            dtype=dtype,
+        )
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
     ]
     return fcnet.Sequential(layers)
@@ -22,8 +27,9 @@ def test_xor_is_learned():
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([0, 1, 1, 0])
     model = mlp([2, 8, 2], activation="tanh", seed=1)
-    history = model.fit(X, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=300,
-                        batch_size=4, rng=0)
+    history = model.fit(
+        X, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=300, batch_size=4, rng=0
+    )
     np.testing.assert_array_equal(model.predict(X), y)
     assert history.history["loss"][-1] < 0.05
 
@@ -34,8 +40,16 @@ def test_digits_reach_96_percent_with_64_128_10_relu_adam_in_30_epochs():
     order = rng.permutation(len(X))
     test, train = order[:360], order[360:]
     model = mlp([64, 128, 10], seed=0)
-    model.fit(X[train], y[train], loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=30,
-              batch_size=32, rng=0)
+    model.fit(
+        X[train],
+        y[train],
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=1e-3,
+        epochs=30,
+        batch_size=32,
+        rng=0,
+    )
     accuracy = model.evaluate(X[test], y[test], metrics=["accuracy"])["accuracy"]
     assert accuracy >= 0.96
 
@@ -57,8 +71,9 @@ def test_same_seed_gives_bit_identical_parameters(blobs):
 def test_history_has_per_epoch_train_and_validation_values(blobs):
     X, y = blobs
     model = mlp([4, 16, 3])
-    history = model.fit(X, y, epochs=5, batch_size=32, validation_split=0.2,
-                        metrics=["accuracy"], rng=0)
+    history = model.fit(
+        X, y, epochs=5, batch_size=32, validation_split=0.2, metrics=["accuracy"], rng=0
+    )
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
         assert len(history.history[key]) == 5, key
     assert history.epoch == [0, 1, 2, 3, 4]
@@ -71,8 +86,15 @@ def test_last_partial_batch_is_used():
     X = np.eye(10, dtype=np.float64)
     y = np.arange(10, dtype=np.float64)
     model = fcnet.Sequential([fcnet.Dense(10, 1, init="zeros", dtype="float64")])
-    model.fit(X, y, loss="mse", optimizer=fcnet.optimizers.SGD(lr=1.0), epochs=1,
-              batch_size=4, shuffle=False)
+    model.fit(
+        X,
+        y,
+        loss="mse",
+        optimizer=fcnet.optimizers.SGD(lr=1.0),
+        epochs=1,
+        batch_size=4,
+        shuffle=False,
+    )
     # batch 1 (rows 0-3): out 0, W_i = y_i / 4, b = 6 / 4 = 1.5
     # batch 2 (rows 4-7): out 1.5, W_i = (y_i - 1.5) / 4, b = 1.5 + 16 / 4 = 5.5
     # batch 3 (rows 8-9, the partial one): out 5.5, W_i = (y_i - 5.5) / 2, b = 5.5 + 3 = 8.5
@@ -155,3 +177,18 @@ def test_summary_lists_layers_and_counts():
     text = mlp([64, 128, 10]).summary()
     assert "Dense(n_in=64, n_out=128, activation='relu')" in text
     assert "8,320" in text and "1,290" in text and "total parameters: 9,610" in text
+
+
+def test_string_labels_become_classes(blobs):
+    X, y = blobs
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    model = mlp([4, 16, 3])
+    model.fit(X, names, epochs=20, batch_size=16, lr=0.01, rng=0)
+    assert list(model.classes) == ["setosa", "versicolor", "virginica"]
+    predicted = model.predict(X)
+    assert predicted.dtype.kind == "U" and np.mean(predicted == names) > 0.9
+    assert model.evaluate(X, names)["accuracy"] == pytest.approx(np.mean(predicted == names))
+    with pytest.raises(
+        ValueError, match="label 'daisy' at row 1 is not one of the model's classes"
+    ):
+        model.evaluate(X[:2], ["setosa", "daisy"])

@@ -1,20 +1,23 @@
 """fcnet: fully connected neural networks with hand-written, numerically checked backprop."""
 
-from fcnet import activations, callbacks, initializers, losses, optimizers
-from fcnet.backend import get_dtype, set_dtype
+from fcnet import activations, callbacks, initializers, losses, metrics, optimizers, schedules
+from fcnet.backend import get_dtype, get_num_threads, set_dtype, set_num_threads
 from fcnet.gradcheck import GradCheckReport, check_gradients, numerical_gradient
 from fcnet.io import load, save
 from fcnet.layers import Dense, Dropout, register_layer
 from fcnet.network import Sequential
+from fcnet.normalization import BatchNorm, LayerNorm
 from fcnet.training import History, TrainingDiverged, evaluate, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchNorm",
     "Dense",
     "GradCheckReport",
     "Dropout",
     "History",
+    "LayerNorm",
     "Sequential",
     "TrainingDiverged",
     "__version__",
@@ -24,12 +27,16 @@ __all__ = [
     "evaluate",
     "fit",
     "get_dtype",
+    "get_num_threads",
     "initializers",
     "load",
     "losses",
+    "metrics",
     "numerical_gradient",
     "optimizers",
     "register_layer",
     "save",
+    "schedules",
     "set_dtype",
+    "set_num_threads",
 ]

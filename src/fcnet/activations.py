@@ -46,6 +46,9 @@ class Activation:
         rows, cols = like.shape
         return self._buffers.get(name, rows, cols, like.dtype if dtype is None else dtype)
 
+    def _zeros(self, like: np.ndarray) -> np.ndarray:
+        return self._buffers.zeros(like.shape[0], like.shape[1], like.dtype)
+
     # --- the layer protocol ----------------------------------------------------------------
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """A = f(X); X (m, n) -> A (m, n). A is a buffer reused by the next call."""
@@ -96,7 +99,7 @@ class ReLU(Activation):
     name = "relu"
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return np.maximum(Z, 0, out=out)
+        return np.maximum(Z, self._zeros(Z), out=out)
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray

@@ -47,11 +47,15 @@ class EarlyStopping:
         restore_best: bool = True,
     ) -> None:
         if not isinstance(monitor, str):
-            raise TypeError(f"EarlyStopping: expected monitor to be a history key, got {monitor!r}.")
+            raise TypeError(
+                f"EarlyStopping: expected monitor to be a history key, got {monitor!r}."
+            )
         if mode not in ("min", "max", "auto"):
             raise ValueError(f"EarlyStopping: expected mode 'min', 'max' or 'auto', got {mode!r}.")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping: expected patience to be an integer >= 0, got {patience!r}.")
+            raise ValueError(
+                f"EarlyStopping: expected patience to be an integer >= 0, got {patience!r}."
+            )
         self.monitor = monitor
         if mode == "auto":
             greater = any(k in monitor for k in ("accuracy", "precision", "recall", "f1", "r2"))
@@ -119,7 +123,8 @@ class EarlyStopping:
     def __repr__(self) -> str:
         return (
             f"EarlyStopping(monitor={self.monitor!r}, mode={self.mode!r}, "
-            f"patience={self.patience}, min_delta={self.min_delta}, restore_best={self.restore_best})"
+            f"patience={self.patience}, min_delta={self.min_delta}, "
+            f"restore_best={self.restore_best})"
         )
 
 

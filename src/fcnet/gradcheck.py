@@ -64,7 +64,17 @@ class GradCheckReport:
         return all(r.failing == 0 for r in self.rows)
 
     def __str__(self) -> str:
-        header = ("parameter", "shape", "checked", "max |grad|", "max rel error", "at", "backprop", "numerical", "")
+        header = (
+            "parameter",
+            "shape",
+            "checked",
+            "max |grad|",
+            "max rel error",
+            "at",
+            "backprop",
+            "numerical",
+            "",
+        )
         lines = [header]
         for r in self.rows:
             if r.failing:
@@ -85,7 +95,10 @@ class GradCheckReport:
                 )
             )
         widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
-        text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
+        text = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        ]
         text.insert(1, "  ".join("-" * w for w in widths))
         verdict = "PASSED" if self.ok else "FAILED"
 
@@ -96,7 +109,9 @@ class GradCheckReport:
         return "\n".join(text)
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6, indices: Any = None) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[], float], x: np.ndarray, eps: float = 1e-6, indices: Any = None
+) -> np.ndarray:
     """Central-difference gradient of ``f()`` with respect to the array ``x`` (changed in place
     and restored).
 
@@ -133,7 +148,13 @@ def _cast(obj: Any, seen: set[int]) -> None:
     if id(obj) in seen:
         return
     seen.add(id(obj))
-    items = obj.items() if isinstance(obj, dict) else vars(obj).items() if hasattr(obj, "__dict__") else ()
+    items = (
+        obj.items()
+        if isinstance(obj, dict)
+        else vars(obj).items()
+        if hasattr(obj, "__dict__")
+        else ()
+    )
     for key, value in list(items):
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
             new = value.astype(np.float64)
@@ -142,7 +163,9 @@ def _cast(obj: Any, seen: set[int]) -> None:
         else:
             if isinstance(value, list | tuple):
                 for element in value:
-                    if hasattr(element, "__dict__") and not isinstance(element, np.random.Generator):
+                    if hasattr(element, "__dict__") and not isinstance(
+                        element, np.random.Generator
+                    ):
                         _cast(element, seen)
             elif (hasattr(value, "__dict__") or isinstance(value, dict)) and not isinstance(
                 value, np.random.Generator | type
@@ -215,7 +238,11 @@ def check_gradients(
     def evaluate(inputs: np.ndarray) -> float:
         for layer, state in rng_states:
             layer.rng.bit_generator.state = copy.deepcopy(state)
-        out = clone._forward(inputs, training) if hasattr(clone, "_forward") else clone.forward(inputs, training=training)
+        out = (
+            clone._forward(inputs, training)
+            if hasattr(clone, "_forward")
+            else clone.forward(inputs, training=training)
+        )
         value = float(loss_fn.forward(out, y))
         if hasattr(clone, "penalty"):
             value += float(clone.penalty())
@@ -223,7 +250,11 @@ def check_gradients(
 
     base_loss = evaluate(X64)
     floor = 10 * np.finfo(np.float64).eps * max(abs(base_loss), 1.0) / eps
-    dX = clone._backward(loss_fn.backward(), need_dX=True) if hasattr(clone, "_backward") else clone.backward(loss_fn.backward())
+    dX = (
+        clone._backward(loss_fn.backward(), need_dX=True)
+        if hasattr(clone, "_backward")
+        else clone.backward(loss_fn.backward())
+    )
     analytic = {k: np.array(v, dtype=np.float64) for k, v in clone.grads().items()}
     report = GradCheckReport(eps=eps, tolerance=tolerance)
     for name, param in clone.params().items():
@@ -238,7 +269,9 @@ def check_gradients(
     return report
 
 
-def _choose(shape: tuple[int, ...], max_entries: int | None, rng: np.random.Generator) -> list[tuple[int, ...]]:
+def _choose(
+    shape: tuple[int, ...], max_entries: int | None, rng: np.random.Generator
+) -> list[tuple[int, ...]]:
     everything = list(np.ndindex(shape))
     if max_entries is None or len(everything) <= max_entries:
         return everything

@@ -15,7 +15,7 @@ import numpy as np
 
 from fcnet._validation import as_float_matrix
 from fcnet.activations import Activation, activation_from_config
-from fcnet.backend import resolve_dtype
+from fcnet.backend import blas_threads, get_num_threads, resolve_dtype
 from fcnet.layers import LAYERS, supports_skipping_dX
 
 _PREDICT_CHUNK = 4096
@@ -117,11 +117,15 @@ class Sequential:
     # --- parameters --------------------------------------------------------------------------
     def params(self) -> dict[str, np.ndarray]:
         """``{"0.W": W, "0.b": b, ...}``: live parameter arrays, keyed ``"<layer>.<name>"``."""
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params().items()}
+        return {
+            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params().items()
+        }
 
     def grads(self) -> dict[str, np.ndarray]:
         """Gradients with the keys of :meth:`params`, filled by the last :meth:`backward`."""
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads().items()}
+        return {
+            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads().items()
+        }
 
     def penalty(self) -> float:
         """Sum of the layers' regularization terms (l1/l2), added to the training loss."""
@@ -160,11 +164,12 @@ class Sequential:
     def _predict_raw(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         m = X.shape[0]
         result: np.ndarray | None = None
-        for start in range(0, m, batch_size):
-            out = self._forward(X[start : start + batch_size], training=False)
-            if result is None:
-                result = np.empty((m, out.shape[1]), dtype=out.dtype)
-            result[start : start + len(out)] = out
+        with blas_threads(get_num_threads()):
+            for start in range(0, m, batch_size):
+                out = self._forward(X[start : start + batch_size], training=False)
+                if result is None:
+                    result = np.empty((m, out.shape[1]), dtype=out.dtype)
+                result[start : start + len(out)] = out
         self.release_caches()
         assert result is not None
         return result

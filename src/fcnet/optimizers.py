@@ -3,10 +3,15 @@
 ``opt.step(params, grads)`` updates the arrays of ``params`` in place; both are dicts with the
 same keys (``model.params()``, ``model.grads()``). State (momentum, moments) is kept per key.
 Learning rates may be scaled per parameter with ``lr_scale={key: factor}``.
+
+A step allocates nothing once every key has been seen: intermediate terms such as ``lr * g`` are
+written into scratch arrays kept per key (not part of the state, so checkpoints do not carry
+them), and ``grads`` are never modified.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,6 +28,7 @@ class Optimizer:
         self.lr = check_number(type(self).__name__, "lr", lr, low=0.0, low_open=True)
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._scratch: dict[str, dict[str, np.ndarray]] = {}
 
     def step(
         self,
@@ -53,12 +59,22 @@ class Optimizer:
             slots[name] = np.zeros_like(like)
         return slots[name]
 
+    def _tmp(self, key: str, name: str, like: np.ndarray) -> np.ndarray:
+        """A scratch array shaped like ``like`` for intermediate terms; contents undefined."""
+        slots = self._scratch.setdefault(key, {})
+        array = slots.get(name)
+        if array is None or array.shape != like.shape or array.dtype != like.dtype:
+            array = slots[name] = np.empty_like(like)
+        return array
+
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         raise NotImplementedError
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON-able scalars, arrays) describing the optimizer, for checkpoints."""
-        arrays = {f"{key}/{name}": a for key, slots in self.state.items() for name, a in slots.items()}
+        arrays = {
+            f"{key}/{name}": a for key, slots in self.state.items() for name, a in slots.items()
+        }
         return {"config": self.get_config(), "t": self.t}, arrays
 
     def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -112,8 +128,9 @@ class SGD(Optimizer):
             )
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
-            g = g + self.weight_decay * p
+            g = _add_scaled(g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         if self.momentum:
             first = key not in self.state
             v = self._slot(key, "momentum", p)
@@ -121,12 +138,12 @@ class SGD(Optimizer):
                 v[...] = g
             else:
                 v *= self.momentum
-                v += (1.0 - self.dampening) * g if self.dampening else g
+                v += _scaled(1.0 - self.dampening, g, out=tmp) if self.dampening else g
             if self.nesterov:
-                g = g + self.momentum * v
+                g = _add_scaled(g, self.momentum, v, out=tmp)
             else:
                 g = v
-        p -= lr * g
+        p -= _scaled(lr, g, out=tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -142,10 +159,10 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam, as ``torch.optim.Adam`` (``weight_decay`` is an L2 term added to the gradient)::
 
-        g = g + weight_decay * p
-        m = beta1 m + (1 - beta1) g
-        v = beta2 v + (1 - beta2) g^2
-        p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+    g = g + weight_decay * p
+    m = beta1 m + (1 - beta1) g
+    v = beta2 v + (1 - beta2) g^2
+    p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
     """
 
     name = "adam"
@@ -170,23 +187,24 @@ class Adam(Optimizer):
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         b1, b2 = self.betas
+        tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
             if self._decoupled:
                 p *= 1.0 - lr * self.weight_decay
             else:
-                g = g + self.weight_decay * p
+                g = _add_scaled(g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         m = self._slot(key, "m", p)
         v = self._slot(key, "v", p)
         m *= b1
-        m += (1.0 - b1) * g
+        m += _scaled(1.0 - b1, g, out=tmp)
         v *= b2
-        v += (1.0 - b2) * (g * g)
+        v += _scaled(1.0 - b2, np.multiply(g, g, out=tmp), out=tmp)
         bias1 = 1.0 - b1**self.t
         bias2 = 1.0 - b2**self.t
-        denom = np.sqrt(v)
-        denom /= np.sqrt(bias2)
+        denom = np.sqrt(v, out=tmp)
+        denom /= math.sqrt(bias2)  # a Python float keeps float32 arrays in float32
         denom += self.eps
-        p -= (lr / bias1) * (m / denom)
+        p -= _scaled(lr / bias1, np.divide(m, denom, out=tmp), out=tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -201,8 +219,8 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay, applied first::
 
-        p = p * (1 - lr * weight_decay)
-        then the Adam update with the plain gradient.
+    p = p * (1 - lr * weight_decay)
+    then the Adam update with the plain gradient.
     """
 
     name = "adamw"
@@ -221,12 +239,12 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     """RMSprop, as ``torch.optim.RMSprop``::
 
-        g = g + weight_decay * p
-        v = alpha v + (1 - alpha) g^2
-        a = sqrt(v - g_avg^2) + eps, with g_avg = alpha g_avg + (1 - alpha) g  if centered
-            sqrt(v) + eps                                                   otherwise
-        b = momentum b + g / a ;  p = p - lr * b        if momentum > 0
-        p = p - lr * g / a                               otherwise
+    g = g + weight_decay * p
+    v = alpha v + (1 - alpha) g^2
+    a = sqrt(v - g_avg^2) + eps, with g_avg = alpha g_avg + (1 - alpha) g  if centered
+        sqrt(v) + eps                                                   otherwise
+    b = momentum b + g / a ;  p = p - lr * b        if momentum > 0
+    p = p - lr * g / a                               otherwise
     """
 
     name = "rmsprop"
@@ -249,26 +267,29 @@ class RMSprop(Optimizer):
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         a = self.alpha
+        tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
-            g = g + self.weight_decay * p
+            g = _add_scaled(g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         v = self._slot(key, "square_avg", p)
         v *= a
-        v += (1.0 - a) * (g * g)
+        v += _scaled(1.0 - a, np.multiply(g, g, out=tmp), out=tmp)
+        avg = self._tmp(key, "avg", p)
         if self.centered:
             g_avg = self._slot(key, "grad_avg", p)
             g_avg *= a
-            g_avg += (1.0 - a) * g
-            avg = np.sqrt(v - g_avg * g_avg)
+            g_avg += _scaled(1.0 - a, g, out=tmp)
+            np.multiply(g_avg, g_avg, out=tmp)
+            avg = np.sqrt(np.subtract(v, tmp, out=avg), out=avg)
         else:
-            avg = np.sqrt(v)
+            avg = np.sqrt(v, out=avg)
         avg += self.eps
         if self.momentum:
             b = self._slot(key, "momentum", p)
             b *= self.momentum
-            b += g / avg
-            p -= lr * b
+            b += np.divide(g, avg, out=tmp)
+            p -= _scaled(lr, b, out=tmp)
         else:
-            p -= lr * (g / avg)
+            p -= _scaled(lr, np.divide(g, avg, out=tmp), out=tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -282,9 +303,18 @@ class RMSprop(Optimizer):
         }
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)
-}
+def _scaled(c: float, a: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """c * a, written into ``out`` (which may be ``a``)."""
+    return np.multiply(a, c, out=out)
+
+
+def _add_scaled(g: np.ndarray, c: float, a: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """g + c * a, written into ``out`` (which must be neither ``g`` nor ``a``)."""
+    np.multiply(a, c, out=out)
+    return np.add(g, out, out=out)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)}
 
 
 def get_optimizer(optimizer: str | Optimizer, lr: float | None = None) -> Optimizer:

@@ -1,0 +1,345 @@
+"""MLP training and inference throughput: fcnet against PyTorch eager, scikit-learn and the GEMM
+bound, all measured in this one process, one run.
+
+Workload (the defaults): float32, 784-256-128-10 ReLU network, softmax cross-entropy, plain SGD,
+16,384 samples per epoch, batch 32 / 128 / 1024; inference on 65,536 samples in chunks of 4,096;
+and a small 20-64-64-2 network trained with Adam at batch 32.
+
+* fcnet runs through its public ``fit`` (one epoch per call) and ``predict``.
+* PyTorch eager (when installed) trains the same network with the same optimizer, with
+  ``torch.set_num_threads`` set to the thread count fcnet's BLAS uses.
+* scikit-learn's MLPClassifier (when installed) trains one epoch (``max_iter=1``).
+* The GEMM bound times NumPy matrix products alone at the same shapes and the same count as a
+  training step (forward 3, backward 3 dW + 2 dX; inference: forward 3), with 1 BLAS thread
+  and with the default; the better of the two is the bound.
+
+Every figure is the median over ``--reps`` repetitions after a warm-up, in samples per second.
+``--json PATH`` writes them; ``--quick`` is a fast smoke run on tiny sizes. With ``--both``, when
+OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set, a child process repeats the run with both unset.
+
+    python benchmarks/mlp.py [--quick] [--json PATH] [--both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import fcnet
+from fcnet.backend import blas_threads, blas_threads_for
+
+HIDDEN = (256, 128)
+N_IN, N_CLASSES = 784, 10
+SMALL = (20, 64, 64, 2)
+
+
+def median_rates(runs: dict[str, tuple[int, Callable[[], Any]]], reps: int) -> dict[str, float]:
+    """Median samples/s of each ``name: (samples, run)`` after one warm-up call each.
+
+    The contenders take turns, one call each per round, so that a change in the machine's load
+    (it is shared) affects them alike and the ratios stay fair.
+    """
+    for _, run in runs.values():
+        run()
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(reps):
+        for name, (samples, run) in runs.items():
+            start = time.perf_counter()
+            run()
+            rates[name].append(samples / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def blas_default_threads() -> int:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.cpu_count() or 1
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return max(counts, default=os.cpu_count() or 1)
+
+
+# --- the contenders ----------------------------------------------------------------------------
+def fcnet_model(sizes: tuple[int, ...]) -> fcnet.Sequential:
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        last = i == len(sizes) - 2
+        layers.append(fcnet.Dense(n_in, n_out, "identity" if last else "relu", rng=i))
+    return fcnet.Sequential(layers)
+
+
+def fcnet_train(X, y, sizes, batch, optimizer):
+    model = fcnet_model(sizes)
+
+    def epoch() -> None:
+        model.fit(
+            X, y, loss="cross_entropy", optimizer=optimizer(), epochs=1, batch_size=batch, rng=0
+        )
+
+    return len(X), epoch
+
+
+def fcnet_predict(X, sizes, chunk):
+    model = fcnet_model(sizes)
+    model.task = "classification"
+    return len(X), lambda: model.predict(X, batch_size=chunk)
+
+
+def torch_net(torch, sizes):
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(torch.nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def torch_train(torch, X, y, sizes, batch, optimizer):
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    net = torch_net(torch, sizes)
+    opt = optimizer(net.parameters())
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(0)
+
+    def epoch() -> None:
+        order = torch.randperm(len(Xt), generator=generator)
+        for start in range(0, len(Xt), batch):
+            idx = order[start : start + batch]
+            loss = loss_fn(net(Xt[idx]), yt[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    return len(X), epoch
+
+
+def torch_predict(torch, X, sizes, chunk):
+    Xt = torch.from_numpy(X)
+    net = torch_net(torch, sizes)
+
+    def run() -> None:
+        with torch.inference_mode():
+            for start in range(0, len(Xt), chunk):
+                net(Xt[start : start + chunk]).argmax(dim=1)
+
+    return len(X), run
+
+
+def sklearn_train(X, y, batch):
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+    except ImportError:
+        return None
+
+    def epoch() -> None:
+        clf = MLPClassifier(
+            hidden_layer_sizes=HIDDEN,
+            solver="sgd",
+            batch_size=batch,
+            learning_rate_init=0.01,
+            momentum=0.0,
+            max_iter=1,
+            shuffle=True,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+
+    return len(X), epoch
+
+
+def gemm_run(X, sizes, batch, train: bool, threads: int | None):
+    """Samples/s of the matrix products of a step alone (NumPy matmul into preallocated outputs).
+
+    Training: forward X W for every layer, backward dW = X^T dZ for every layer and dX = dZ W^T
+    for all but the first. Inference: the forward products.
+    """
+    rng = np.random.default_rng(0)
+    Ws = [
+        rng.standard_normal((a, b)).astype(np.float32)
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+    As = [np.ascontiguousarray(X[:batch])]
+    As += [np.empty((batch, W.shape[1]), np.float32) for W in Ws]
+    dWs = [np.empty_like(W) for W in Ws]
+    dXs = [np.empty((batch, W.shape[0]), np.float32) for W in Ws]
+    steps = max(len(X) // batch, 1)
+
+    def products() -> None:
+        for _ in range(steps):
+            for i, W in enumerate(Ws):
+                np.matmul(As[i], W, out=As[i + 1])
+            if not train:
+                continue
+            dZ = As[-1]
+            for i in range(len(Ws) - 1, -1, -1):
+                np.matmul(As[i].T, dZ, out=dWs[i])
+                if i > 0:
+                    dZ = np.matmul(dZ, Ws[i].T, out=dXs[i])
+
+    def run() -> None:
+        with blas_threads(threads):
+            products()
+
+    return steps * batch, run
+
+
+def gemm_runs(X, sizes, batch, train: bool) -> dict[str, tuple[int, Callable[[], Any]]]:
+    return {
+        "gemm_1thread": gemm_run(X, sizes, batch, train, 1),
+        "gemm_default": gemm_run(X, sizes, batch, train, None),
+    }
+
+
+# --- the run -----------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    sizes = (N_IN, *HIDDEN, N_CLASSES)
+    X = rng.standard_normal((args.samples, N_IN)).astype(np.float32)
+    y = rng.integers(0, N_CLASSES, args.samples)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    threads = args.threads or blas_default_threads()
+    if args.threads:
+        fcnet.set_num_threads(args.threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    result: dict[str, Any] = {
+        "config": {
+            "samples": args.samples,
+            "inference_samples": args.inference_samples,
+            "chunk": args.chunk,
+            "reps": args.reps,
+            "threads": threads,
+            "fcnet_threads_rule": {
+                str(b): blas_threads_for(b * N_IN * HIDDEN[0]) for b in args.batches
+            },
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+            "numpy": np.__version__,
+            "torch": None if torch is None else torch.__version__,
+        },
+        "train": {},
+    }
+    sgd = (lambda: fcnet.optimizers.SGD(0.01), lambda p: torch.optim.SGD(p, lr=0.01))
+    adam = (lambda: fcnet.optimizers.Adam(1e-3), lambda p: torch.optim.Adam(p, lr=1e-3))
+    for batch in args.batches:
+        runs = {"fcnet": fcnet_train(X, y, sizes, batch, sgd[0])}
+        if torch is not None:
+            runs["torch"] = torch_train(torch, X, y, sizes, batch, sgd[1])
+        runs.update(gemm_runs(X, sizes, batch, train=True))
+        result["train"][str(batch)] = measure(f"train B={batch}", runs, args.reps)
+    Xi = rng.standard_normal((args.inference_samples, N_IN)).astype(np.float32)
+    runs = {"fcnet": fcnet_predict(Xi, sizes, args.chunk)}
+    if torch is not None:
+        runs["torch"] = torch_predict(torch, Xi, sizes, args.chunk)
+    runs.update(gemm_runs(Xi, sizes, args.chunk, train=False))
+    result["inference"] = measure(f"predict chunk={args.chunk}", runs, args.reps)
+    Xs = rng.standard_normal((args.samples, SMALL[0])).astype(np.float32)
+    ys = rng.integers(0, SMALL[-1], args.samples)
+    runs = {"fcnet": fcnet_train(Xs, ys, SMALL, 32, adam[0])}
+    if torch is not None:
+        runs["torch"] = torch_train(torch, Xs, ys, SMALL, 32, adam[1])
+    runs.update(gemm_runs(Xs, SMALL, 32, train=True))
+    result["small_adam"] = measure("20-64-64-2 Adam B=32", runs, args.reps)
+    # scikit-learn last: SciPy brings a second OpenBLAS whose idle threads must not disturb
+    # the figures above
+    for batch in args.batches:
+        row = result["train"][str(batch)]
+        if args.no_sklearn:
+            row["sklearn"] = None
+            continue
+        run = sklearn_train(X, y, batch)
+        row["sklearn"] = None if run is None else median_rates({"sk": run}, min(args.reps, 3))["sk"]
+        rate = row["sklearn"]
+        print(f"sklearn B={batch}: {'-' if rate is None else f'{rate:,.0f}'} samples/s")
+    return result
+
+
+def measure(name: str, runs: dict[str, tuple[int, Callable[[], Any]]], reps: int) -> dict:
+    row: dict[str, Any] = {"torch": None, **median_rates(runs, reps)}
+    row["gemm_bound"] = max(row["gemm_1thread"], row["gemm_default"])
+    row["vs_torch"] = None if not row["torch"] else row["fcnet"] / row["torch"]
+    row["gemm_fraction"] = row["fcnet"] / row["gemm_bound"]
+    print_row(name, row)
+    return row
+
+
+def print_row(name: str, row: dict[str, Any]) -> None:
+    def rate(key: str) -> str:
+        value = row.get(key)
+        return f"{value:>10,.0f}" if value else f"{'-':>10}"
+
+    vs = row["vs_torch"]
+    print(
+        f"{name:<22} fcnet {rate('fcnet')}  torch {rate('torch')}  "
+        f"GEMM {rate('gemm_bound')} (1 thr {rate('gemm_1thread')})  "
+        f"x torch {'-' if vs is None else f'{vs:.2f}'}  of GEMM {row['gemm_fraction']:.2f}",
+        flush=True,
+    )
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repetition")
+    parser.add_argument("--json", metavar="PATH", help="write the figures as JSON")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=16384)
+    parser.add_argument("--inference-samples", type=int, default=65536)
+    parser.add_argument("--chunk", type=int, default=4096)
+    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128, 1024])
+    parser.add_argument("--threads", type=int, default=0, help="BLAS/torch threads (0: default)")
+    parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument(
+        "--both",
+        action="store_true",
+        help="also run with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.reps, args.samples, args.inference_samples, args.chunk = 1, 512, 1024, 256
+        args.batches = [32, 128]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    env_keys = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    print("environment: " + ", ".join(f"{k}={os.environ.get(k)}" for k in env_keys), flush=True)
+    result = run(args)
+    if args.both and any(k in os.environ for k in env_keys):
+        env = {k: v for k, v in os.environ.items() if k not in env_keys}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "child.json")
+            child = [a for a in argv if a != "--both"]
+            if "--json" in child:
+                i = child.index("--json")
+                del child[i : i + 2]
+            print("\nsame run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:", flush=True)
+            subprocess.run([sys.executable, __file__, *child, "--json", path], env=env, check=True)
+            with open(path) as f:
+                result["without_openblas_env"] = json.load(f)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""The performance design, checked without timing anything: no allocation in the training step,
+float32 end to end, no copy of the training data, thread limits restored, benchmark smoke run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fcnet
+from fcnet import optimizers
+from fcnet._validation import as_float_matrix, first_nonfinite
+from fcnet.training import _Trainer, prepare_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+OPTIMIZERS = [
+    lambda: optimizers.SGD(0.01),
+    lambda: optimizers.SGD(0.01, momentum=0.9, nesterov=True, weight_decay=1e-4),
+    lambda: optimizers.SGD(0.01, momentum=0.9, dampening=0.1),
+    lambda: optimizers.Adam(1e-3, weight_decay=1e-4),
+    lambda: optimizers.AdamW(1e-3),
+    lambda: optimizers.RMSprop(1e-3, momentum=0.9, centered=True, weight_decay=1e-4),
+    lambda: optimizers.RMSprop(1e-3),
+]
+
+
+def _model(n_in=256, hidden=256, n_out=8, activation="relu", dtype=None):
+    return fcnet.Sequential(
+        [
+            fcnet.Dense(n_in, hidden, activation, rng=0, dtype=dtype),
+            fcnet.Dense(hidden, hidden, "tanh", rng=1, dtype=dtype),
+            fcnet.Dense(hidden, n_out, rng=2, dtype=dtype),
+        ]
+    )
+
+
+def _data(m=512, n_in=256, n_out=8, dtype=np.float32):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((m, n_in)).astype(dtype), rng.integers(0, n_out, m)
+
+
+@pytest.fixture
+def captured_step(monkeypatch):
+    """Run fit and keep the trainer and the arguments of its last step."""
+    seen: dict = {}
+    original = _Trainer._step
+
+    def spy(self, *args):
+        result = original(self, *args)
+        seen["trainer"], seen["args"] = self, args
+        seen.setdefault("after_step", []).append(_state_arrays(self))
+        return result
+
+    monkeypatch.setattr(_Trainer, "_step", spy)
+    seen["step"] = original
+    return seen
+
+
+def _state_arrays(trainer) -> list[tuple[str, np.ndarray]]:
+    """Every array a training step computes with: buffers, caches, parameters, optimizer."""
+    arrays = []
+    for i, layer in enumerate(trainer.model.layers):
+        for owner in (layer, getattr(layer, "activation", None)):
+            buffers = getattr(owner, "_buffers", None)
+            if buffers is not None:
+                arrays += [(f"{i}:{k}", a) for k, a in buffers._arrays.items()]
+        for name in ("X", "Z", "A", "W", "b", "dW", "db"):
+            value = getattr(layer, name, None)
+            if isinstance(value, np.ndarray):
+                arrays.append((f"{i}.{name}", value))
+    arrays += [(f"loss:{k}", a) for k, a in trainer.loss._buffers._arrays.items()]
+    opt = trainer.optimizer
+    for kind in (opt.state, opt._scratch):
+        arrays += [(f"opt:{k}/{n}", a) for k, slots in kind.items() for n, a in slots.items()]
+    return arrays
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
+def test_training_step_allocates_nothing_after_the_first(captured_step, make_optimizer):
+    # batch 256 x width 256 in float32: any array of the batch's shape would be 256 KB
+    X, y = _data()
+    model = _model()
+    model.fit(X, y, loss="cross_entropy", optimizer=make_optimizer(), epochs=1, batch_size=256)
+    trainer, args = captured_step["trainer"], captured_step["args"]
+    step = captured_step["step"]  # the real step, without the fixture's bookkeeping
+    step(trainer, *args)  # fit released its caches when it returned: fill the buffers again
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for _ in range(100):
+            step(trainer, *args)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert current - start < 16_000, "a training step keeps memory it allocated"
+    # NumPy's ufunc iterator may use a 32 KB scratch buffer for a broadcast; no array of the
+    # batch's size (256 KB) or a parameter's (256 KB) may appear
+    assert peak - start < 100_000, f"a training step allocated {peak - start} bytes at once"
+
+
+def test_fit_memory_does_not_grow_with_epochs():
+    X, y = _data(m=2048)
+    model = _model()
+    model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=1, batch_size=200, rng=0)
+    peaks = []
+    for epochs in (1, 4):
+        tracemalloc.start()
+        try:
+            model.fit(
+                X, y, loss="cross_entropy", optimizer="adam", epochs=epochs, batch_size=200, rng=0
+            )
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert peaks[1] - peaks[0] < 64_000
+
+
+def test_float32_training_step_stays_float32(captured_step):
+    X, y = _data(m=300)
+    model = _model(activation="relu", dtype="float32")
+    for opt in ("sgd", "adam", "rmsprop", optimizers.SGD(0.1, momentum=0.9, weight_decay=0.1)):
+        model.fit(X, y, loss="cross_entropy", optimizer=opt, epochs=1, batch_size=128, rng=0)
+    for arrays in captured_step["after_step"]:
+        for name, array in arrays:
+            if array.dtype.kind == "f":
+                assert array.dtype == np.float32, f"{name} is {array.dtype}"
+    loss = captured_step["trainer"].loss
+    assert loss.backward().dtype == np.float32
+
+
+def test_float64_model_trains_in_float64(captured_step):
+    X, y = _data(m=64, dtype=np.float64)
+    model = _model(dtype="float64")
+    model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=1, batch_size=32, rng=0)
+    for name, array in captured_step["after_step"][-1]:
+        if array.dtype.kind == "f":
+            assert array.dtype == np.float64, name
+
+
+def test_float32_c_contiguous_data_is_never_copied():
+    X, _ = _data(m=20_000, n_in=100)  # 8 MB
+    model = _model(n_in=100)
+    tracemalloc.start()
+    try:
+        checked = prepare_inputs(model, X, "fit")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert checked is X
+    assert peak < X.nbytes // 20, "the finiteness check allocated O(data)"
+    assert np.shares_memory(as_float_matrix("fit", "X", X, np.dtype(np.float32)), X)
+
+
+def test_fit_peak_memory_is_far_below_the_data_size():
+    X, y = _data(m=20_000, n_in=100)  # 8 MB
+    model = _model(n_in=100, hidden=64)
+    tracemalloc.start()
+    try:
+        model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=1, batch_size=64, rng=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes // 4
+
+
+def test_finiteness_check_finds_the_first_bad_entry_without_a_full_mask():
+    A = np.ones((5000, 30), dtype=np.float32)
+    assert first_nonfinite(A) is None
+    A[3210, 7] = np.inf
+    A[4000, 2] = np.nan
+    assert first_nonfinite(A) == (3210, 7)
+    big = np.full((100, 4), 3e38, dtype=np.float32)  # finite, but its sum overflows
+    assert first_nonfinite(big) is None
+    assert first_nonfinite(np.array([1.0, 2.0, np.nan])) == (2,)
+    assert first_nonfinite(np.arange(5)) is None
+    with pytest.raises(ValueError, match="NaN at row 3210, column 7"):
+        A[3210, 7] = np.nan
+        as_float_matrix("fit", "X", A, np.dtype(np.float32))
+
+
+def test_nonfinite_gradient_is_caught_before_the_update():
+    class Exploding(fcnet.Dense):
+        def backward(self, dA, need_dX=True):
+            dX = super().backward(dA, need_dX)
+            self.dW[-1, -1] = np.inf
+            return dX
+
+    X, y = _data(m=64, n_in=8, n_out=3)
+    model = fcnet.Sequential([Exploding(8, 16, "relu", rng=0), fcnet.Dense(16, 3, rng=1)])
+    before = {k: v.copy() for k, v in model.params().items()}
+    with pytest.raises(fcnet.TrainingDiverged, match="gradient"):
+        model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=1, batch_size=32)
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def _blas_threads() -> list[int]:
+    """Threads of the BLAS libraries fcnet limits (those loaded with NumPy; a BLAS that another
+    package, e.g. torch, loads later is not NumPy's and is left alone)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    managed = {lib.filepath for lib in fcnet.backend._controller().lib_controllers}
+    return [
+        i["num_threads"]
+        for i in threadpoolctl.threadpool_info()
+        if i["user_api"] == "blas" and i["filepath"] in managed
+    ]
+
+
+def test_fit_chooses_one_thread_for_small_products_and_restores_the_limits(monkeypatch):
+    before = _blas_threads()
+    inside = []
+    original = _Trainer._step
+
+    def spy(self, *args):
+        inside.append(_blas_threads())
+        return original(self, *args)
+
+    monkeypatch.setattr(_Trainer, "_step", spy)
+    X, y = _data(m=64, n_in=16, n_out=3)
+    model = _model(n_in=16, hidden=32, n_out=3)
+    model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=1, batch_size=32)
+    assert all(set(counts) == {1} for counts in inside)
+    assert _blas_threads() == before
+
+
+def test_set_num_threads_overrides_the_choice_and_is_restored(monkeypatch):
+    before = _blas_threads()
+    inside = []
+    original = _Trainer._step
+
+    def spy(self, *args):
+        inside.append(_blas_threads())
+        return original(self, *args)
+
+    monkeypatch.setattr(_Trainer, "_step", spy)
+    X, y = _data(m=64, n_in=16, n_out=3)
+    try:
+        fcnet.set_num_threads(2)
+        assert fcnet.get_num_threads() == 2
+        _model(n_in=16, hidden=32, n_out=3).fit(X, y, loss="cross_entropy", epochs=1)
+    finally:
+        fcnet.set_num_threads(None)
+    assert fcnet.get_num_threads() is None
+    assert all(set(counts) == {2} for counts in inside)
+    assert _blas_threads() == before
+    with pytest.raises(ValueError, match="set_num_threads"):
+        fcnet.set_num_threads(0)
+    with pytest.raises(TypeError, match="set_num_threads"):
+        fcnet.set_num_threads(1.5)
+
+
+def test_predict_keeps_no_caches():
+    X, _ = _data(m=100, n_in=16)
+    model = _model(n_in=16, hidden=32)
+    model.predict(X, batch_size=64)
+    for layer in model.layers:
+        assert layer.X is None and layer.Z is None and layer.A is None
+        assert not layer._buffers._arrays
+
+
+def test_benchmark_quick_run_writes_every_figure(tmp_path):
+    path = tmp_path / "bench.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "mlp.py"),
+            "--quick",
+            "--no-sklearn",
+            "--json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    result = json.loads(path.read_text())
+    assert {"config", "train", "inference", "small_adam"} <= set(result)
+    rows = [*result["train"].values(), result["inference"], result["small_adam"]]
+    assert set(result["train"]) == {"32", "128"}
+    for row in rows:
+        assert {
+            "fcnet",
+            "torch",
+            "gemm_bound",
+            "gemm_1thread",
+            "gemm_default",
+            "vs_torch",
+            "gemm_fraction",
+        } <= set(row)
+        assert row["fcnet"] > 0 and row["gemm_bound"] > 0
