@@ -796,3 +796,24 @@ def test_resume_with_other_settings_is_refused_before_any_change(tmp_path, blobs
     with pytest.raises(ValueError, match="different architecture"):
         other.fit(X, y, epochs=2, checkpoint=path, resume=True, **TRAIN)
     assert_unchanged(ctx, before)
+
+
+def test_resume_with_another_seed_keeps_the_checkpoints_validation_rows(tmp_path):
+    """The held-out rows come from the checkpoint, so no validation row is ever trained on."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    path = tmp_path / "run.ckpt"
+
+    def model():
+        return fcnet.Sequential([fcnet.Dense(3, 4, "tanh", rng=0), fcnet.Dense(4, 2, rng=1)])
+
+    first = model()
+    first.fit(X, y, epochs=1, validation_split=0.25, checkpoint=path, rng=1)
+    resumed = model()
+    history = resumed.fit(
+        X, y, epochs=2, validation_split=0.25, checkpoint=path, resume=True, rng=999
+    )
+    full = model()
+    reference = full.fit(X, y, epochs=2, validation_split=0.25, rng=1)
+    assert history.history["val_loss"][1] == reference.history["val_loss"][1]

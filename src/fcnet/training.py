@@ -639,8 +639,6 @@ class _Trainer:
                 tensors.update({f"callback{i}/{k}": v for k, v in cb_arrays.items()})
             else:
                 meta["callbacks"].append(None)
-        if self.val is not None and self.validation_split > 0:
-            pass
         tensors["train/train_idx"] = np.asarray(self.train_idx, dtype=np.int64)
         if progress is not None:
             meta["progress"] = {
@@ -870,6 +868,11 @@ class _Trainer:
             if isinstance(getattr(layer, "rng", None), np.random.Generator):
                 layer.rng.bit_generator.state = state
         self.train_idx = saved["train_idx"]
+        if self.validation_split > 0 and self.val is not None:
+            # the held-out rows are those the checkpoint did not train on, whatever rng is given
+            held_out = np.ones(len(self.X), dtype=bool)
+            held_out[self.train_idx] = False
+            self.val = (self.X[held_out], self.Y[held_out])
         self.start_epoch = saved["epochs_done"]
         return saved["progress"]
 
