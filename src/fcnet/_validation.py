@@ -13,10 +13,19 @@ import numpy as np
 
 def check_positive_int(who: str, name: str, value: Any) -> int:
     """Return ``value`` as an int if it is an integer >= 1, else raise."""
+    return _check_int(who, name, value, 1, "a positive integer")
+
+
+def check_nonnegative_int(who: str, name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is an integer >= 0, else raise."""
+    return _check_int(who, name, value, 0, "a non-negative integer")
+
+
+def _check_int(who: str, name: str, value: Any, minimum: int, expected: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{who}: expected {name} to be a positive integer, got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{who}: expected {name} to be a positive integer, got {value!r}.")
+        raise TypeError(f"{who}: expected {name} to be {expected}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{who}: expected {name} to be {expected}, got {value!r}.")
     return int(value)
 
 

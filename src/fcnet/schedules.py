@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from typing import Any
 
-from fcnet._validation import check_choice, check_number, check_positive_int
+from fcnet._validation import (
+    check_choice,
+    check_nonnegative_int,
+    check_number,
+    check_positive_int,
+)
 
 __all__ = [
     "SCHEDULES",
@@ -43,16 +47,8 @@ __all__ = [
 ]
 
 
-def _check_nonnegative_int(who: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{who}: expected {name} to be a non-negative integer, got {value!r}.")
-    if value < 0:
-        raise ValueError(f"{who}: expected {name} to be a non-negative integer, got {value!r}.")
-    return int(value)
-
-
 def _check_epoch(who: str, epoch: Any) -> int:
-    return _check_nonnegative_int(who, "epoch", epoch)
+    return check_nonnegative_int(who, "epoch", epoch)
 
 
 class Schedule:
@@ -214,7 +210,7 @@ class Cosine(Schedule):
         warmup_start_factor: float | None = None,
     ) -> None:
         self.total_epochs = check_positive_int("Cosine", "total_epochs", total_epochs)
-        self.warmup_epochs = _check_nonnegative_int("Cosine", "warmup_epochs", warmup_epochs)
+        self.warmup_epochs = check_nonnegative_int("Cosine", "warmup_epochs", warmup_epochs)
         if self.warmup_epochs >= self.total_epochs:
             raise ValueError(
                 f"Cosine: expected warmup_epochs < total_epochs ({self.total_epochs}), "
@@ -436,10 +432,10 @@ class ReduceOnPlateau(Schedule):
         self.monitor = monitor
         self.mode = mode
         self.factor = check_number(who, "factor", factor, low=0.0, high=1.0, high_open=True)
-        self.patience = _check_nonnegative_int(who, "patience", patience)
+        self.patience = check_nonnegative_int(who, "patience", patience)
         self.threshold = check_number(who, "threshold", threshold, low=0.0)
         self.threshold_mode = threshold_mode
-        self.cooldown = _check_nonnegative_int(who, "cooldown", cooldown)
+        self.cooldown = check_nonnegative_int(who, "cooldown", cooldown)
         self.min_lr = check_number(who, "min_lr", min_lr, low=0.0)
         self.eps = check_number(who, "eps", eps, low=0.0)
         self.best = math.inf if mode == "min" else -math.inf
@@ -510,13 +506,13 @@ class ReduceOnPlateau(Schedule):
                 f"ReduceOnPlateau: state lacks the keys {missing}; got keys {sorted(state)}."
             )
         self.best = float(state["best"])
-        self.num_bad_epochs = _check_nonnegative_int(
+        self.num_bad_epochs = check_nonnegative_int(
             "ReduceOnPlateau", "num_bad_epochs", state["num_bad_epochs"]
         )
-        self.cooldown_counter = _check_nonnegative_int(
+        self.cooldown_counter = check_nonnegative_int(
             "ReduceOnPlateau", "cooldown_counter", state["cooldown_counter"]
         )
-        self.num_reductions = _check_nonnegative_int(
+        self.num_reductions = check_nonnegative_int(
             "ReduceOnPlateau", "num_reductions", state["num_reductions"]
         )
 
