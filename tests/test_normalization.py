@@ -198,3 +198,29 @@ def test_repr_config_and_errors():
         fcnet.LayerNorm(4, eps=0.0)
     with pytest.raises(RuntimeError, match="LayerNorm: call forward before backward"):
         fcnet.LayerNorm(4).backward(np.ones((2, 4)))
+
+
+def test_fit_folds_a_one_row_last_batch_into_the_previous_one_for_batchnorm():
+    """33 rows in batches of 16 would leave 1 row, which BatchNorm cannot normalise."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(33, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = fcnet.Sequential(
+        [fcnet.Dense(4, 8, rng=0), fcnet.BatchNorm(8), ReLU(), fcnet.Dense(8, 2, rng=1)]
+    )
+    history = model.fit(X, y, epochs=2, batch_size=16, rng=0)
+    assert len(history.history["loss"]) == 2
+    from fcnet.training import _batch_bounds
+
+    assert _batch_bounds(33, 16, 2) == [0, 16, 33]
+    assert _batch_bounds(33, 16, 1) == [0, 16, 32, 33]
+    assert _batch_bounds(1, 16, 2) == [0, 1]
+
+
+def test_fit_with_batchnorm_and_a_single_training_row_is_refused_up_front():
+    model = fcnet.Sequential([fcnet.Dense(2, 2, rng=0), fcnet.BatchNorm(2)])
+    before = {k: v.copy() for k, v in model.params().items()}
+    with pytest.raises(ValueError, match="needs at least 2 training rows per batch"):
+        model.fit(np.ones((1, 2), dtype=np.float32), np.zeros((1, 2)), loss="mse", epochs=1)
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, before[key])

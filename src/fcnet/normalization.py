@@ -80,6 +80,9 @@ class BatchNorm:
     ``forward`` returns a buffer that the next ``forward`` overwrites.
     """
 
+    #: a variance needs two rows; ``fit`` never hands this layer a 1-row batch
+    min_training_rows = 2
+
     def __init__(
         self,
         n: int,

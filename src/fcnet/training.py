@@ -239,6 +239,9 @@ class _Trainer:
 
     def __init__(self, model: Any, *, y_for_loss: Any, **options: Any) -> None:
         self.model = model
+        self._updating = False  # True while the optimizer writes into the parameters
+        # a layer such as BatchNorm declares how many rows a training batch needs
+        self.min_rows = max(int(getattr(layer, "min_training_rows", 1)) for layer in model.layers)
         self.epochs = check_positive_int("fit", "epochs", options["epochs"])
         self.batch_size = check_positive_int("fit", "batch_size", options["batch_size"])
         split = options["validation_split"]
@@ -384,6 +387,11 @@ class _Trainer:
             self.val = (X[val_idx], Y[val_idx])
         else:
             self.train_idx = np.arange(m)
+        if len(self.train_idx) < self.min_rows:
+            raise ValueError(
+                f"fit: the model needs at least {self.min_rows} training rows per batch "
+                f"(it has a normalization layer), got {len(self.train_idx)} training rows."
+            )
         self.task = task
 
     def _label(self, code: Any) -> Any:
@@ -414,12 +422,7 @@ class _Trainer:
         with _InterruptGuard() as guard, blas_threads(threads):
             self._guard = guard
             for epoch in range(self.start_epoch, self.epochs):
-                try:
-                    logs = self._run_epoch(epoch, progress)
-                except TrainingDiverged:
-                    raise
-                except FloatingPointError as exc:  # the caller's np.errstate(...="raise")
-                    self._numpy_raised(epoch, exc)
+                logs = self._run_epoch(epoch, progress)
                 progress = None
                 if logs is None:  # interrupted mid-epoch; checkpoint already written
                     self.history.interrupted = True
@@ -469,23 +472,36 @@ class _Trainer:
             n_out = model.n_out or 1
             collected = np.empty((len(order), n_out), dtype=model.dtype)
         X, Y, weights = self.X, self.Y, self.weights
-        B = self.batch_size
-        n_steps = -(-len(order) // B)
-        x_buf, y_buf, w_buf = self._batch_buffers(min(B, len(order)))
+        bounds = _batch_bounds(len(order), self.batch_size, self.min_rows)
+        n_steps = len(bounds) - 1
+        x_buf, y_buf, w_buf = self._batch_buffers(int(np.diff(bounds).max()))
         self._penalized = any(
             getattr(layer, "l1", 0) or getattr(layer, "l2", 0) for layer in model.layers
         )
         for step in range(first_step, n_steps):
-            idx = order[step * B : (step + 1) * B]
+            start, stop = bounds[step], bounds[step + 1]
+            idx = order[start:stop]
             n = len(idx)
             # mode="clip" skips a bounds pass (the indices are valid rows); the last, partial
             # batch uses the first n rows of the buffers
             Xb = np.take(X, idx, axis=0, out=x_buf[:n], mode="clip")
             Yb = np.take(Y, idx, axis=0, out=y_buf[:n], mode="clip")
             wb = None if w_buf is None else np.take(weights, idx, out=w_buf[:n], mode="clip")
-            value, out = self._step(Xb, Yb, wb, epoch, step)
+            try:
+                value, out = self._step(Xb, Yb, wb, epoch, step)
+            except TrainingDiverged:
+                raise
+            except FloatingPointError as exc:  # the caller's np.errstate(...="raise")
+                # an update stopped half-way cannot be undone: go back to the epoch's start
+                self._diverged(
+                    epoch,
+                    step,
+                    f"numpy raised FloatingPointError ({exc})",
+                    None,
+                    restore_epoch=self._updating,
+                )
             if collected is not None:
-                collected[step * B : step * B + n] = out
+                collected[start:stop] = out
             w = float(n) if wb is None else float(wb.sum())
             loss_sum += value * w
             weight_sum += w
@@ -557,7 +573,9 @@ class _Trainer:
             self._diverged(epoch, step, "a gradient", sumsq)
         if self.clip_norm is not None:
             _clip(self.trainable, sumsq, self.clip_norm)
+        self._updating = True
         self.optimizer.step(self.trainable["params"], self.trainable["grads"], self.lr_scale)
+        self._updating = False
         return value, out
 
     def _diverged(
@@ -579,26 +597,6 @@ class _Trainer:
             epoch,
             step,
             self.history,
-        )
-
-    def _numpy_raised(self, epoch: int, exc: FloatingPointError) -> None:
-        """Report a FloatingPointError raised by numpy inside a step as divergence.
-
-        It happens when the caller runs fit under ``np.errstate(over="raise")`` or similar.
-        The traceback tells the batch, and whether the optimizer had begun updating: a
-        half-applied update is undone by going back to the start of the epoch.
-        """
-        step, in_update = 0, False
-        tb = exc.__traceback__
-        while tb is not None:
-            frame = tb.tb_frame
-            if frame.f_code is _Trainer._run_epoch.__code__:
-                step = frame.f_locals.get("step", frame.f_locals.get("first_step", 0))
-            elif frame.f_locals.get("self") is self.optimizer:
-                in_update = True
-            tb = tb.tb_next
-        self._diverged(
-            epoch, step, f"numpy raised FloatingPointError ({exc})", None, restore_epoch=in_update
         )
 
     # --- randomness, checkpoints -------------------------------------------------------------
@@ -816,7 +814,7 @@ class _Trainer:
         self, saved: Any, tensors: dict[str, np.ndarray], train_idx: np.ndarray, name: str
     ) -> dict[str, Any]:
         """Where an interrupted epoch stopped: its row order, next step and running sums."""
-        n_steps = -(-len(train_idx) // self.batch_size)
+        n_steps = len(_batch_bounds(len(train_idx), self.batch_size, self.min_rows)) - 1
         step = saved["step"]
         if not _is_int(step) or not 0 <= step < n_steps:
             raise _CheckpointError(
@@ -1084,6 +1082,18 @@ def _split(
     rows = rng.permutation(m)
     n_val = int(round(fraction * m))
     return np.sort(rows[n_val:]), np.sort(rows[:n_val])
+
+
+def _batch_bounds(n: int, batch_size: int, min_rows: int) -> list[int]:
+    """Start of every batch, then n: batches of ``batch_size`` rows, the last one partial.
+
+    A last batch smaller than ``min_rows`` (a BatchNorm needs 2 rows to compute a variance)
+    joins the batch before it rather than being dropped, so every row is still used.
+    """
+    bounds = list(range(0, n, batch_size)) + [n]
+    if len(bounds) > 2 and n - bounds[-2] < min_rows:
+        del bounds[-2]
+    return bounds
 
 
 def _trainable_params(model: Any) -> dict[str, dict[str, np.ndarray]]:
