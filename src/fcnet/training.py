@@ -16,7 +16,6 @@ parameters of the last finite state; Ctrl-C / SIGTERM finish the current step an
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -28,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from fcnet import io
 from fcnet._random import as_generator
 from fcnet._validation import (
     as_float_matrix,
@@ -37,11 +35,10 @@ from fcnet._validation import (
     first_nonfinite,
 )
 from fcnet.backend import blas_threads, blas_threads_for
+from fcnet.checkpoint import CheckpointMixin
 from fcnet.layers import Dense
 from fcnet.losses import Loss, check_sample_weight, get_loss
 from fcnet.optimizers import Optimizer, get_optimizer
-
-CHECKPOINT_KIND = "checkpoint"
 
 
 class TrainingDiverged(FloatingPointError):
@@ -234,7 +231,7 @@ def fit(
     return trainer.run()
 
 
-class _Trainer:
+class _Trainer(CheckpointMixin):
     """State of one ``fit`` call, split into steps small enough to read."""
 
     def __init__(self, model: Any, *, y_for_loss: Any, **options: Any) -> None:
@@ -605,275 +602,6 @@ class _Trainer:
             if hasattr(layer, "rng") and layer.rng is None and hasattr(layer, "p"):
                 layer.rng = np.random.default_rng(self.rng.integers(2**63))
 
-    def _rng_states(self) -> dict[str, Any]:
-        states = {"fit": self.rng.bit_generator.state}
-        for i, layer in enumerate(self.model.layers):
-            rng = getattr(layer, "rng", None)
-            if isinstance(rng, np.random.Generator):
-                states[str(i)] = rng.bit_generator.state
-        return states
-
-    def _write_checkpoint(self, epochs_done: int, progress: dict[str, Any] | None = None) -> None:
-        assert self.checkpoint is not None
-        tensors = io.model_tensors(self.model)
-        opt_meta, opt_arrays = self.optimizer.state_dict()
-        tensors.update({f"optimizer/{k}": v for k, v in opt_arrays.items()})
-        meta: dict[str, Any] = {
-            "epochs_done": epochs_done,
-            "history": self.history.to_dict(),
-            "optimizer": opt_meta,
-            "base_lr": self.base_lr,
-            "rng": self._rng_states(),
-            "n_train": int(len(self.train_idx)),
-            "batch_size": self.batch_size,
-        }
-        if self.schedule is not None and hasattr(self.schedule, "state_dict"):
-            meta["schedule"] = self.schedule.state_dict()
-        meta["callbacks"] = []
-        for i, cb in enumerate(self.callbacks):
-            if hasattr(cb, "state_dict"):
-                cb_meta, cb_arrays = _split_state(cb.state_dict())
-                meta["callbacks"].append(cb_meta)
-                tensors.update({f"callback{i}/{k}": v for k, v in cb_arrays.items()})
-            else:
-                meta["callbacks"].append(None)
-        tensors["train/train_idx"] = np.asarray(self.train_idx, dtype=np.int64)
-        if progress is not None:
-            meta["progress"] = {
-                "step": progress["step"],
-                "loss_sum": progress["loss_sum"],
-                "weight_sum": progress["weight_sum"],
-            }
-            tensors["progress/order"] = np.asarray(progress["order"], dtype=np.int64)
-            if progress["collected"] is not None:
-                tensors["progress/collected"] = progress["collected"]
-        metadata = {
-            "format": io.FORMAT,
-            "format_version": io.FORMAT_VERSION,
-            "kind": CHECKPOINT_KIND,
-            "architecture": json.dumps(self.model.get_config()),
-            "training": json.dumps(meta),
-        }
-        io.write_tensors(self.checkpoint, tensors, metadata)
-
-    def _read_checkpoint(self) -> dict[str, Any] | None:
-        """Read and check the checkpoint to resume from, before the model is touched.
-
-        A foreign, corrupted or mismatched file raises ``ValueError`` naming the file while the
-        model, the optimizer and the generators are still as they were. Only the schedule and
-        callback states are loaded here, last, once the rest has passed.
-        """
-        if not self.resume or self.checkpoint is None or not self.checkpoint.exists():
-            return None
-        path = self.checkpoint
-        name = f"'{path}'"
-        tensors, metadata = io.read_tensors(path)
-        if metadata.get("format") != io.FORMAT or metadata.get("kind") != CHECKPOINT_KIND:
-            raise ValueError(f"{name}: not an fcnet checkpoint.")
-        try:
-            saved = self._parse_checkpoint(tensors, metadata, name)
-        except _CheckpointError as exc:
-            raise ValueError(str(exc)) from None
-        except (
-            KeyError,
-            TypeError,
-            ValueError,
-            AttributeError,
-            IndexError,
-            OverflowError,
-            RecursionError,
-        ) as exc:
-            raise ValueError(
-                f"{name}: checkpoint training state is malformed ({type(exc).__name__}: {exc})."
-            ) from exc
-        io.assign_model_tensors(self.model, saved["model"], path, check_only=True)
-        meta = saved["meta"]
-        try:
-            if self.schedule is not None and "schedule" in meta:
-                self.schedule.load_state_dict(meta["schedule"])
-            states = meta.get("callbacks") or []
-            for i, cb in enumerate(self.callbacks):
-                if hasattr(cb, "load_state_dict") and i < len(states) and states[i] is not None:
-                    prefix = f"callback{i}/"
-                    arrays = {
-                        k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
-                    }
-                    cb.load_state_dict(_join_state(states[i], arrays))
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise ValueError(
-                f"{name}: the saved schedule or callback state is malformed ({exc})."
-            ) from exc
-        return saved
-
-    def _parse_checkpoint(
-        self, tensors: dict[str, np.ndarray], metadata: dict[str, str], name: str
-    ) -> dict[str, Any]:
-        """The checkpoint's contents, each checked against this model and call."""
-        meta = json.loads(metadata["training"])
-        architecture = json.loads(metadata["architecture"])
-        if not isinstance(meta, dict) or not isinstance(architecture, dict):
-            raise _CheckpointError(f"{name}: checkpoint metadata is not a JSON object.")
-        saved_types = [entry["type"] for entry in architecture["layers"]]
-        types = [type(layer).__name__ for layer in self.model.layers]
-        if saved_types != types:
-            raise _CheckpointError(
-                f"{name}: the checkpoint was written for a different architecture: "
-                f"layers {saved_types}, this model has {types}."
-            )
-        epochs_done = meta["epochs_done"]
-        if not _is_int(epochs_done) or epochs_done < 0:
-            raise _CheckpointError(
-                f"{name}: expected epochs_done to be an integer >= 0, got {epochs_done!r}."
-            )
-        m = len(self.X)
-        train_idx = tensors.get("train/train_idx")
-        if train_idx is None or train_idx.ndim != 1 or len(train_idx) != len(self.train_idx):
-            raise _CheckpointError(
-                f"{name}: the checkpoint was written for "
-                f"{0 if train_idx is None else len(train_idx)} training rows, "
-                f"this call has {len(self.train_idx)}."
-            )
-        if (
-            train_idx.dtype.kind not in "iu"
-            or train_idx.min() < 0
-            or train_idx.max() >= m
-            or len(np.unique(train_idx)) != len(train_idx)
-        ):
-            raise _CheckpointError(
-                f"{name}: expected its training rows to be distinct row numbers in [0, {m})."
-            )
-        train_idx = train_idx.astype(np.int64)
-        if int(meta.get("batch_size", self.batch_size)) != self.batch_size:
-            raise _CheckpointError(
-                f"{name}: the checkpoint used batch_size={meta['batch_size']}, "
-                f"this call has {self.batch_size}; resume with the same settings."
-            )
-        opt_meta, opt_arrays = self._parse_optimizer_state(meta["optimizer"], tensors, name)
-        base_lr = float(meta.get("base_lr", self.base_lr))
-        if not (np.isfinite(base_lr) and base_lr > 0):
-            raise _CheckpointError(f"{name}: expected base_lr > 0, got {base_lr!r}.")
-        history = _history_from(meta["history"], name)
-        rngs = meta["rng"]
-        probe = type(self.rng.bit_generator)()
-        probe.state = rngs["fit"]  # raises on a malformed state, before self.rng is touched
-        layer_rngs = {}
-        for i, layer in enumerate(self.model.layers):
-            rng = getattr(layer, "rng", None)
-            if str(i) in rngs and (isinstance(rng, np.random.Generator) or hasattr(layer, "p")):
-                probe = np.random.PCG64() if rng is None else type(rng.bit_generator)()
-                probe.state = rngs[str(i)]
-                layer_rngs[i] = rngs[str(i)]
-        progress = None
-        if "progress" in meta:
-            progress = self._parse_progress(meta["progress"], tensors, train_idx, name)
-        return {
-            "meta": meta,
-            "model": {k: v for k, v in tensors.items() if "/" not in k},
-            "epochs_done": epochs_done,
-            "train_idx": train_idx,
-            "optimizer": opt_meta,
-            "optimizer_arrays": opt_arrays,
-            "base_lr": base_lr,
-            "history": history,
-            "rng": rngs["fit"],
-            "layer_rngs": layer_rngs,
-            "progress": progress,
-        }
-
-    def _parse_optimizer_state(
-        self, opt_meta: Any, tensors: dict[str, np.ndarray], name: str
-    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The optimizer's saved scalars and arrays, each array matching a parameter."""
-        if not isinstance(opt_meta, dict) or not _is_int(opt_meta.get("t")) or opt_meta["t"] < 0:
-            raise _CheckpointError(f"{name}: the optimizer state has no step count t >= 0.")
-        saved_name = (opt_meta.get("config") or {}).get("name")
-        current = getattr(self.optimizer, "name", None)
-        if saved_name is not None and current is not None and saved_name != current:
-            raise _CheckpointError(
-                f"{name}: the checkpoint was written with optimizer {saved_name!r}, "
-                f"this call uses {current!r}; resume with the same optimizer."
-            )
-        params = self.model.params()
-        arrays = {}
-        for key, array in tensors.items():
-            if not key.startswith("optimizer/"):
-                continue
-            slot = key[len("optimizer/") :]
-            target = params.get(slot.rpartition("/")[0])
-            if target is None or array.shape != target.shape or array.dtype.kind != "f":
-                raise _CheckpointError(
-                    f"{name}: optimizer state {slot!r} (shape {array.shape}, {array.dtype.name}) "
-                    "matches no parameter of this model."
-                )
-            if not np.isfinite(array).all():
-                raise _CheckpointError(f"{name}: optimizer state {slot!r} contains NaN or inf.")
-            arrays[slot] = array.astype(target.dtype, copy=False)
-        return opt_meta, arrays
-
-    def _parse_progress(
-        self, saved: Any, tensors: dict[str, np.ndarray], train_idx: np.ndarray, name: str
-    ) -> dict[str, Any]:
-        """Where an interrupted epoch stopped: its row order, next step and running sums."""
-        n_steps = len(_batch_bounds(len(train_idx), self.batch_size, self.min_rows)) - 1
-        step = saved["step"]
-        if not _is_int(step) or not 0 <= step < n_steps:
-            raise _CheckpointError(
-                f"{name}: expected the interrupted epoch's step in [0, {n_steps}), got {step!r}."
-            )
-        sums = float(saved["loss_sum"]), float(saved["weight_sum"])
-        if not np.isfinite(sums).all():
-            raise _CheckpointError(f"{name}: the interrupted epoch's loss sums are not finite.")
-        order = tensors.get("progress/order")
-        if (
-            order is None
-            or order.dtype.kind not in "iu"
-            or order.shape != train_idx.shape
-            or not np.array_equal(np.sort(order), np.sort(train_idx))
-        ):
-            raise _CheckpointError(
-                f"{name}: the interrupted epoch's row order is not a permutation of its "
-                "training rows."
-            )
-        collected = None
-        if self.metrics:
-            collected = tensors.get("progress/collected")
-            shape = (len(order), self.model.n_out or 1)
-            if collected is None or collected.shape != shape or collected.dtype.kind != "f":
-                raise _CheckpointError(
-                    f"{name}: the interrupted epoch has no outputs of shape {shape} for the "
-                    "metrics; resume with the metrics it was started with."
-                )
-            collected = np.array(collected, dtype=self.model.dtype)
-        return {
-            "order": order.astype(np.int64),
-            "step": step,
-            "loss_sum": sums[0],
-            "weight_sum": sums[1],
-            "collected": collected,
-        }
-
-    def _restore(self, saved: dict[str, Any]) -> dict[str, Any] | None:
-        """Apply a checkpoint read by :meth:`_read_checkpoint`; return the epoch's progress."""
-        assert self.checkpoint is not None
-        io.assign_model_tensors(self.model, saved["model"], self.checkpoint)
-        if hasattr(self.optimizer, "load_state_dict"):
-            self.optimizer.load_state_dict(saved["optimizer"], saved["optimizer_arrays"])
-        self.base_lr = saved["base_lr"]
-        self.history = saved["history"]
-        self.rng.bit_generator.state = saved["rng"]
-        for i, state in saved["layer_rngs"].items():
-            layer = self.model.layers[i]
-            if isinstance(getattr(layer, "rng", None), np.random.Generator):
-                layer.rng.bit_generator.state = state
-        self.train_idx = saved["train_idx"]
-        if self.validation_split > 0 and self.val is not None:
-            # the held-out rows are those the checkpoint did not train on, whatever rng is given
-            held_out = np.ones(len(self.X), dtype=bool)
-            held_out[self.train_idx] = False
-            self.val = (self.X[held_out], self.Y[held_out])
-        self.start_epoch = saved["epochs_done"]
-        return saved["progress"]
-
 
 def evaluate(
     model: Any,
@@ -1163,60 +891,6 @@ def _clip(trainable: dict[str, Any], sumsq: float, clip_norm: float) -> None:
     if factor < 1.0:
         for g in trainable["grads"].values():
             g *= factor
-
-
-def _split_state(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    meta, arrays = {}, {}
-    for key, value in state.items():
-        if isinstance(value, np.ndarray):
-            arrays[key] = value
-        elif (
-            isinstance(value, dict)
-            and value
-            and all(isinstance(v, np.ndarray) for v in value.values())
-        ):
-            for sub, array in value.items():
-                arrays[f"{key}/{sub}"] = array
-            meta[key] = {"__arrays__": list(value)}
-        else:
-            meta[key] = value
-    return meta, arrays
-
-
-def _join_state(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    state = {}
-    for key, value in meta.items():
-        if isinstance(value, dict) and "__arrays__" in value:
-            state[key] = {sub: np.array(arrays[f"{key}/{sub}"]) for sub in value["__arrays__"]}
-        else:
-            state[key] = value
-    for key, array in arrays.items():
-        if "/" not in key:
-            state[key] = np.array(array)
-    return state
-
-
-class _CheckpointError(ValueError):
-    """A checkpoint check failed; its message is final (it names the file)."""
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _history_from(data: Any, name: str) -> History:
-    """A History from a checkpoint, each recorded value checked to be a number."""
-    if not isinstance(data, dict) or not isinstance(data.get("history", {}), dict):
-        raise _CheckpointError(f"{name}: the saved history is not a JSON object.")
-    for key, values in data.get("history", {}).items():
-        if not isinstance(values, list) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in values
-        ):
-            raise _CheckpointError(f"{name}: the saved history {key!r} is not a list of numbers.")
-    epochs = data.get("epoch", [])
-    if not isinstance(epochs, list) or not all(_is_int(e) for e in epochs):
-        raise _CheckpointError(f"{name}: the saved history's epochs are not integers.")
-    return History.from_dict(data)
 
 
 def _print_epoch(epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
