@@ -1,6 +1,16 @@
 """fcnet: fully connected neural networks with hand-written, numerically checked backprop."""
 
-from fcnet import activations, callbacks, initializers, losses, metrics, optimizers, schedules
+from fcnet import (
+    activations,
+    callbacks,
+    data,
+    initializers,
+    losses,
+    metrics,
+    optimizers,
+    preprocessing,
+    schedules,
+)
 from fcnet.backend import get_dtype, get_num_threads, set_dtype, set_num_threads
 from fcnet.gradcheck import GradCheckReport, check_gradients, numerical_gradient
 from fcnet.io import load, save
@@ -14,8 +24,8 @@ __version__ = "0.1.0"
 __all__ = [
     "BatchNorm",
     "Dense",
-    "GradCheckReport",
     "Dropout",
+    "GradCheckReport",
     "History",
     "LayerNorm",
     "Sequential",
@@ -24,6 +34,7 @@ __all__ = [
     "activations",
     "callbacks",
     "check_gradients",
+    "data",
     "evaluate",
     "fit",
     "get_dtype",
@@ -34,6 +45,7 @@ __all__ = [
     "metrics",
     "numerical_gradient",
     "optimizers",
+    "preprocessing",
     "register_layer",
     "save",
     "schedules",
