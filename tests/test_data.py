@@ -628,3 +628,22 @@ def test_fuzz_load_npz(folder, content):
 @given(content=hostile("csv"))
 def test_fuzz_load_csv(folder, content):
     check_loader(load_csv, write(folder, "fuzz.csv", content))
+
+
+def test_split_rows_is_seeded_disjoint_and_stratified():
+    from fcnet.data import split_rows
+
+    labels = np.array([0] * 30 + [1] * 10)
+    kept, held = split_rows(40, 0.2, 0, labels=labels)
+    assert len(held) == 8 and np.sum(labels[held] == 1) == 2
+    assert np.array_equal(np.sort(np.concatenate([kept, held])), np.arange(40))
+    again = split_rows(40, 0.2, 0, labels=labels)
+    assert np.array_equal(again[1], held)
+    # a sub-split of the kept rows never touches the held-out ones
+    train, val = split_rows(40, 0.25, 1, labels=labels, rows=kept)
+    assert not set(val) & set(held) and not set(train) & set(held)
+    assert len(train) + len(val) == len(kept)
+    # a tiny class still gives one row to each side; no fraction keeps everything
+    kept, held = split_rows(3, 0.01, 0)
+    assert len(held) == 1 and len(kept) == 2
+    assert len(split_rows(5, 0.0, 0)[1]) == 0

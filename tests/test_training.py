@@ -106,9 +106,9 @@ def test_last_partial_batch_is_used():
 def test_stratified_validation_split_keeps_class_proportions():
     y = np.array([0] * 80 + [1] * 20)
     X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
-    from fcnet.training import _split
+    from fcnet.data import split_rows
 
-    train, val = _split(y, "classification", 0.25, np.random.default_rng(0))
+    train, val = split_rows(len(y), 0.25, np.random.default_rng(0), labels=y)
     assert len(val) == 25
     assert np.sum(y[val] == 1) == 5 and np.sum(y[val] == 0) == 20
     assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == len(X)

@@ -331,6 +331,7 @@ def _check_name(flag: str, value: str, names: dict[str, Any]) -> str:
 # --- train ---------------------------------------------------------------------------------------
 def _train(args: argparse.Namespace) -> int:
     from fcnet.activations import ACTIVATIONS
+    from fcnet.data import split_rows
     from fcnet.losses import LOSSES
     from fcnet.optimizers import OPTIMIZERS
 
@@ -386,8 +387,10 @@ def _train(args: argparse.Namespace) -> int:
         n_out = 1 if targets.ndim == 1 else targets.shape[1]
 
     rng = np.random.default_rng(args.seed)
-    rest, test_rows = _split_rows(len(X), args.test, codes, rng)
-    train_rows, val_rows = _split_rows(len(X), args.val / (1.0 - args.test), codes, rng, rows=rest)
+    rest, test_rows = split_rows(len(X), args.test, rng, labels=codes)
+    train_rows, val_rows = split_rows(
+        len(X), args.val / (1.0 - args.test), rng, labels=codes, rows=rest
+    )
     if len(train_rows) == 0:
         raise UsageError(f"{len(X)} rows leave no training data with --val and --test.")
 
@@ -563,35 +566,6 @@ def _numeric_targets(y: np.ndarray) -> np.ndarray:
                 "(use --task classification)."
             ) from None
     return y.astype(np.float64, copy=False)
-
-
-def _split_rows(
-    m: int,
-    fraction: float,
-    stratify: np.ndarray | None,
-    rng: np.random.Generator,
-    rows: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``rows`` (default all m) into (kept, held out) with about ``fraction`` held out.
-
-    With ``stratify`` (class codes) each class is split in proportion, keeping at least one row
-    of each class on the kept side.
-    """
-    rows = np.arange(m) if rows is None else rows
-    if fraction <= 0 or len(rows) < 2:
-        return np.sort(rows), np.empty(0, dtype=np.int64)
-    if stratify is None:
-        shuffled = rng.permutation(rows)
-        n_out = min(max(int(round(fraction * len(rows))), 1), len(rows) - 1)
-        return np.sort(shuffled[n_out:]), np.sort(shuffled[:n_out])
-    kept, held = [], []
-    for label in np.unique(stratify[rows]):
-        members = rng.permutation(rows[stratify[rows] == label])
-        n_out = int(round(fraction * len(members)))
-        n_out = min(n_out, len(members) - 1)
-        held.append(members[:n_out])
-        kept.append(members[n_out:])
-    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
 
 
 # --- evaluate / predict ------------------------------------------------------------------------

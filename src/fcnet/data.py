@@ -45,6 +45,7 @@ __all__ = [
     "load_idx",
     "load_npz",
     "load_parquet",
+    "split_rows",
 ]
 
 SUPPORTED_SUFFIXES = (
@@ -1108,3 +1109,55 @@ def infer_task(
         if not np.all(values == np.trunc(values)):
             return "regression"
     return "classification" if len(np.unique(values)) <= max_classes else "regression"
+
+
+def split_rows(
+    n_rows: int,
+    fraction: float,
+    rng: Any,
+    *,
+    labels: Any = None,
+    rows: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle row indices and split them into (kept, held out), about ``fraction`` held out.
+
+    Parameters
+    ----------
+    n_rows : int
+        The rows are ``0 .. n_rows - 1`` (or ``rows`` when given).
+    fraction : float in [0, 1)
+        Share of the rows to hold out: ``round(fraction * n)`` of them.
+    rng : numpy.random.Generator or int
+        Source of the shuffle.
+    labels : array-like (n_rows,), optional
+        Class codes of every row: each class is split in the same proportion (stratified), and a
+        class with at least two rows keeps at least one row on each side.
+    rows : array-like of int, optional
+        Split only these rows (e.g. what is left after a test split).
+
+    Returns
+    -------
+    kept, held_out : ndarray of int64, each sorted
+    """
+    from fcnet._random import as_generator
+
+    generator = as_generator(rng, "split_rows")
+    rows = np.arange(n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
+    if fraction <= 0 or len(rows) < 2:
+        return np.sort(rows), np.empty(0, dtype=np.int64)
+    groups = (
+        [rows]
+        if labels is None
+        else [
+            rows[np.asarray(labels)[rows] == label] for label in np.unique(np.asarray(labels)[rows])
+        ]
+    )
+    kept, held = [], []
+    for members in groups:
+        members = generator.permutation(members)
+        n_held = int(round(fraction * len(members)))
+        if len(members) >= 2:
+            n_held = min(max(n_held, 1), len(members) - 1)
+        held.append(members[:n_held])
+        kept.append(members[n_held:])
+    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))

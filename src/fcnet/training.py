@@ -36,6 +36,7 @@ from fcnet._validation import (
 )
 from fcnet.backend import blas_threads, blas_threads_for
 from fcnet.checkpoint import CheckpointMixin
+from fcnet.data import split_rows
 from fcnet.layers import Dense
 from fcnet.losses import Loss, check_sample_weight, get_loss
 from fcnet.optimizers import Optimizer, get_optimizer
@@ -374,7 +375,8 @@ class _Trainer(CheckpointMixin):
             self.val = (Xv, loss.prepare_targets(yv, n_out, model.dtype))
             self.train_idx = np.arange(m)
         elif self.validation_split > 0:
-            train_idx, val_idx = _split(Y, task, self.validation_split, self.rng)
+            stratify = Y if task == "classification" and Y.ndim == 1 else None
+            train_idx, val_idx = split_rows(m, self.validation_split, self.rng, labels=stratify)
             if len(train_idx) == 0 or len(val_idx) == 0:
                 raise ValueError(
                     f"fit: validation_split={self.validation_split} leaves "
@@ -791,25 +793,6 @@ def _class_weights(class_weight: Any, Y: np.ndarray, task: str) -> np.ndarray:
         if 0 <= label < len(lookup):
             lookup[label] = weight
     return lookup[labels]
-
-
-def _split(
-    Y: np.ndarray, task: str, fraction: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    m = len(Y)
-    if task == "classification" and Y.ndim == 1:
-        train, val = [], []
-        for label in np.unique(Y):
-            rows = rng.permutation(np.flatnonzero(Y == label))
-            n_val = int(round(fraction * len(rows)))
-            if len(rows) >= 2:
-                n_val = min(max(n_val, 1), len(rows) - 1)
-            val.append(rows[:n_val])
-            train.append(rows[n_val:])
-        return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
-    rows = rng.permutation(m)
-    n_val = int(round(fraction * m))
-    return np.sort(rows[n_val:]), np.sort(rows[:n_val])
 
 
 def _batch_bounds(n: int, batch_size: int, min_rows: int) -> list[int]:
