@@ -265,6 +265,40 @@ def test_predict_keeps_no_caches():
         assert not layer._buffers._arrays
 
 
+@pytest.mark.parametrize(
+    "activation", ["relu", "identity", "tanh", "softmax", "sigmoid", "gelu", "leaky_relu", "elu"]
+)
+def test_inference_path_matches_forward(activation):
+    # predict runs Dense.infer (f applied in place for some activations) in blocks of rows
+    X, _ = _data(m=2500, n_in=16)
+    model = _model(n_in=16, hidden=32, activation=activation)
+    expected = model.forward(X)
+    for batch_size in (4096, 700):
+        np.testing.assert_allclose(model.predict_output(X, batch_size=batch_size), expected)
+    np.testing.assert_array_equal(X, _data(m=2500, n_in=16)[0])  # the input is not written
+
+
+def test_predict_reports_the_first_nonfinite_entry_of_a_later_block():
+    X, _ = _data(m=5000, n_in=16)
+    model = _model(n_in=16, hidden=32)
+    X[4321, 5] = np.inf
+    X[4900, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^predict: X contains inf at row 4321, column 5"):
+        model.predict(X, batch_size=1000)
+    for layer in model.layers:  # the buffers are released on the error too
+        assert not layer._buffers._arrays
+
+
+def test_predict_uses_a_subclass_forward():
+    class Doubled(fcnet.Dense):
+        def forward(self, X, training=False):
+            return 2.0 * super().forward(X, training)
+
+    X, _ = _data(m=64, n_in=8)
+    model = fcnet.Sequential([Doubled(8, 4, rng=0)])
+    np.testing.assert_allclose(model.predict_output(X), model.forward(X))
+
+
 def test_benchmark_quick_run_writes_every_figure(tmp_path):
     path = tmp_path / "bench.json"
     subprocess.run(

@@ -299,6 +299,11 @@ def _stable_sigmoid(
     return out
 
 
+# Activations whose ``apply(Z, out=Z)`` is exact in place (each output entry depends only on
+# entries already read): inference applies them to Z without a second buffer. Exact types only,
+# since a subclass may override ``apply``.
+IN_PLACE_ACTIVATIONS: frozenset[type[Activation]] = frozenset({Identity, ReLU, Tanh, Softmax})
+
 ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls
     for cls in (Identity, ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softplus, Softmax)

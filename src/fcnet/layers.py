@@ -7,8 +7,9 @@ A layer is any object with
 * ``params()`` and ``grads()``: dicts of live arrays with the same keys.
 
 Optional: ``get_config()`` (for saving), ``penalty()`` (a regularization term added to the
-loss), ``trainable`` and ``lr_mult`` (read by ``fit``). ``backward`` overwrites gradients; it
-never accumulates.
+loss), ``trainable`` and ``lr_mult`` (read by ``fit``), ``infer(X) -> A`` (a forward for
+inference that keeps no caches; ``predict`` uses it when the class that defines ``forward``
+defines it too). ``backward`` overwrites gradients; it never accumulates.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ import numpy as np
 from fcnet._buffers import Buffers
 from fcnet._random import as_generator
 from fcnet._validation import check_number, check_positive_int
-from fcnet.activations import Activation, activation_from_config, get_activation
+from fcnet.activations import (
+    IN_PLACE_ACTIVATIONS,
+    Activation,
+    activation_from_config,
+    get_activation,
+)
 from fcnet.backend import resolve_dtype
 from fcnet.initializers import get_initializer
 
@@ -133,6 +139,18 @@ class Dense:
         A = self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
         self.X, self.Z, self.A = X, Z, A
         return A
+
+    def infer(self, X: np.ndarray) -> np.ndarray:
+        """A = f(X W + b) for inference: keeps no caches, and applies f to Z in place when the
+        activation allows it (no second buffer to write and read back). Returns a buffer the next
+        call overwrites."""
+        X = _as_input("Dense", X, self.n_in, self.dtype)
+        m = X.shape[0]
+        Z = np.matmul(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
+        Z += self.b
+        if type(self.activation) in IN_PLACE_ACTIVATIONS:
+            return self.activation.apply(Z, Z)
+        return self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
 
     def backward(self, dA: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
         """Fill dW, db from dA (m, n_out); return dX (m, n_in), or None if not ``need_dX``."""
