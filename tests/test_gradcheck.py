@@ -58,3 +58,13 @@ def test_sampled_entries_and_regularized_model():
     report = fcnet.check_gradients(model, "mse", X, np.ones(8), max_entries=5, rng=0)
     assert report.ok, str(report)
     assert report.rows[0].checked == 5
+
+
+def test_tiny_gradients_within_round_off_are_reported_as_such():
+    """A gradient entry of ~1e-5 next to a loss of ~0.7: round-off limits the relative error."""
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    report = fcnet.check_gradients(_model(), "cross_entropy", X, np.array([0, 1, 1, 0]))
+    rows = {row.name: row for row in report.rows}
+    assert rows["0.b"].max_rel_error > report.tolerance  # 2.3e-6 on an entry of 1.6e-5
+    assert abs(rows["0.b"].analytic - rows["0.b"].numerical) < report.floor
+    assert report.ok and "ok (round-off)" in str(report)
