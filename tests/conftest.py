@@ -21,3 +21,12 @@ def blobs():
     y = np.repeat(np.arange(3), 50)
     X = centers[y] + 0.5 * rng.normal(size=(150, 4))
     return X.astype(np.float32), y
+
+
+@pytest.fixture
+def worked_numbers():
+    """Every number of the worked example (docs/math.md): forward, loss, gradients, SGD step."""
+    forward_and_loss = "0.49 0.62 0.18365"
+    gradients = "0.048 -0.037 0.24 -0.185 -0.002 0.009"
+    sgd_step = "0.1452 0.2037 0.226 0.3185"
+    return f"{forward_and_loss} {gradients} {sgd_step}".split()
