@@ -290,7 +290,8 @@ class _Trainer(CheckpointMixin):
             raise ValueError("fit: resume=True needs checkpoint=PATH, got checkpoint=None.")
         self.history = History()
         self.start_epoch = 0
-        self._interrupt: int | None = None
+        self._gathered: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        self._epoch_seconds = 0.0
 
     # --- data ------------------------------------------------------------------------------
     def set_data(
@@ -538,7 +539,7 @@ class _Trainer(CheckpointMixin):
 
     def _batch_buffers(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The arrays the batches are gathered into, allocated once per ``fit``."""
-        buffers = getattr(self, "_gathered", None)
+        buffers = self._gathered
         if buffers is None or len(buffers[0]) < rows:
             X, Y, weights = self.X, self.Y, self.weights
             buffers = (
