@@ -647,3 +647,12 @@ def test_split_rows_is_seeded_disjoint_and_stratified():
     kept, held = split_rows(3, 0.01, 0)
     assert len(held) == 1 and len(kept) == 2
     assert len(split_rows(5, 0.0, 0)[1]) == 0
+
+
+def test_encode_with_classes_maps_into_given_classes_and_names_strangers():
+    from fcnet.data import encode_with_classes
+
+    codes = encode_with_classes(["dog", "cat", "dog"], np.array(["cat", "dog"]))
+    np.testing.assert_array_equal(codes, [1, 0, 1])
+    with pytest.raises(ValueError, match=r"predict: label 'eel' at row 1 is not one of"):
+        encode_with_classes(["cat", "eel"], np.array(["cat", "dog"]), "predict")

@@ -192,3 +192,11 @@ def test_string_labels_become_classes(blobs):
         ValueError, match="label 'daisy' at row 1 is not one of the model's classes"
     ):
         model.evaluate(X[:2], ["setosa", "daisy"])
+
+
+def test_binary_probabilities_stay_finite_for_huge_logits():
+    model = fcnet.Sequential([fcnet.Dense(1, 1, init="zeros")])
+    model.task = "binary"
+    model.layers[0].W[...] = 1000.0
+    proba = model.predict_proba(np.array([[-1.0], [0.0], [1.0]], dtype=np.float32))
+    np.testing.assert_allclose(proba[:, 0], [0.0, 0.5, 1.0])

@@ -331,7 +331,7 @@ def _check_name(flag: str, value: str, names: dict[str, Any]) -> str:
 # --- train ---------------------------------------------------------------------------------------
 def _train(args: argparse.Namespace) -> int:
     from fcnet.activations import ACTIVATIONS
-    from fcnet.data import split_rows
+    from fcnet.data import encode_with_classes, split_rows
     from fcnet.losses import LOSSES
     from fcnet.optimizers import OPTIMIZERS
 
@@ -483,7 +483,7 @@ def _train(args: argparse.Namespace) -> int:
             predicted = model.predict(X[final_rows])
             cm = confusion_matrix(
                 codes[final_rows],
-                _encode_with(predicted, classes),
+                encode_with_classes(predicted, classes, "train"),
                 labels=np.arange(len(classes)),
             )
             path = Path(args.plot)
@@ -544,11 +544,6 @@ def _encode(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         )
     codes, classes = encode_labels(y)
     return np.asarray(codes, dtype=np.int64), np.asarray(classes)
-
-
-def _encode_with(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    lookup = {c: i for i, c in enumerate(classes.tolist())}
-    return np.asarray([lookup[v] for v in np.asarray(labels).tolist()], dtype=np.int64)
 
 
 def _as_labels(y: np.ndarray, targets: np.ndarray, rows: np.ndarray, classes: Any) -> np.ndarray:

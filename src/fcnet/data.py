@@ -38,6 +38,7 @@ __all__ = [
     "Dataset",
     "decode_labels",
     "encode_labels",
+    "encode_with_classes",
     "infer_task",
     "load",
     "load_csv",
@@ -1030,6 +1031,30 @@ def encode_labels(y: Any) -> tuple[np.ndarray, np.ndarray]:
             f"encode_labels: expected labels of one sortable type, got {_one_line(exc)}."
         ) from None
     return codes.reshape(-1).astype(np.int64), classes
+
+
+def encode_with_classes(y: Any, classes: Any, who: str = "encode_with_classes") -> np.ndarray:
+    """Labels -> their positions in a fixed ``classes`` array (a trained model's classes).
+
+    Unlike :func:`encode_labels`, the classes are given: a label outside them is an error that
+    names the label, its row and the classes.
+    """
+    y = np.asarray(y)
+    classes = np.asarray(classes)
+    if y.ndim != 1:
+        raise ValueError(
+            f"{who}: expected labels of shape (m,) for a model with classes, got {y.shape}."
+        )
+    lookup = {c: i for i, c in enumerate(classes.tolist())}
+    codes = np.empty(len(y), dtype=np.int64)
+    for row, value in enumerate(y.tolist()):
+        if value not in lookup:
+            raise ValueError(
+                f"{who}: label {value!r} at row {row} is not one of the model's classes "
+                f"{classes.tolist()}."
+            )
+        codes[row] = lookup[value]
+    return codes
 
 
 def decode_labels(codes: Any, classes: Any) -> np.ndarray:

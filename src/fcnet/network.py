@@ -157,8 +157,8 @@ class Sequential:
         """Class probabilities (m, k): softmax of the logits (sigmoid for a binary model)."""
         outputs = self.predict_output(X, batch_size=batch_size)
         if self.task == "binary":
-            return 1.0 / (1.0 + np.exp(-outputs))
-        return _softmax(outputs)
+            return sigmoid(outputs)
+        return softmax_rows(outputs)
 
     def predict_output(self, X: Any, *, batch_size: int = _PREDICT_CHUNK) -> np.ndarray:
         """The raw network output Y_hat (m, n_out), computed in chunks; no caches are kept."""
@@ -354,7 +354,13 @@ def _check_widths(layers: Sequence[Any]) -> None:
         width = getattr(layer, "n_out", width)
 
 
-def _softmax(Z: np.ndarray) -> np.ndarray:
+def sigmoid(Z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z), as (1 + tanh(z / 2)) / 2, which never overflows."""
+    return 0.5 * (1.0 + np.tanh(0.5 * Z))
+
+
+def softmax_rows(Z: np.ndarray) -> np.ndarray:
+    """Softmax of each row of logits Z (m, k), shifted by the row maximum (a new array)."""
     shifted = Z - Z.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=1, keepdims=True)

@@ -36,9 +36,10 @@ from fcnet._validation import (
 )
 from fcnet.backend import blas_threads, blas_threads_for
 from fcnet.checkpoint import CheckpointMixin
-from fcnet.data import split_rows
+from fcnet.data import encode_labels, encode_with_classes, split_rows
 from fcnet.layers import Dense
 from fcnet.losses import Loss, check_sample_weight, get_loss
+from fcnet.network import sigmoid, softmax_rows
 from fcnet.optimizers import Optimizer, get_optimizer
 
 
@@ -368,7 +369,7 @@ class _Trainer(CheckpointMixin):
             Xv = prepare_inputs(model, validation_data[0], "fit (validation_data)")
             yv = np.asarray(validation_data[1])
             if self.classes is not None:
-                yv = _encode_with_classes(yv, self.classes, "fit (validation_data)")
+                yv = encode_with_classes(yv, self.classes, "fit (validation_data)")
             if len(yv) != len(Xv):
                 raise ValueError(
                     f"fit: validation y has {len(yv)} rows but validation X has {len(Xv)}."
@@ -629,7 +630,7 @@ def evaluate(
         got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
         raise ValueError(f"evaluate: y has {got} but X has {len(X)}.")
     if model.classes is not None:
-        y_arr = _encode_with_classes(y_arr, model.classes, "evaluate")
+        y_arr = encode_with_classes(y_arr, model.classes, "evaluate")
     if loss is None:
         loss = {"classification": "cross_entropy", "binary": "binary_cross_entropy"}.get(
             model.task or "", None
@@ -675,12 +676,12 @@ def _metric_values(
     if task == "classification":
         true_labels = Y if Y.ndim == 1 else Y.argmax(axis=1)
         labels = outputs.argmax(axis=1)
-        scores = _softmax64(outputs)
+        scores = softmax_rows(outputs.astype(np.float64))
     elif task == "binary":
         # one or several independent 0/1 outputs: each output of each row is one prediction
         true_labels = np.rint(Y).astype(np.int64).ravel()
         labels = (outputs > 0).astype(np.int64).ravel()
-        probability = 0.5 * (1.0 + np.tanh(0.5 * outputs.astype(np.float64).ravel()))
+        probability = sigmoid(outputs.astype(np.float64).ravel())
         scores = np.stack([1.0 - probability, probability], axis=1)
     else:
         true_labels = labels = scores = None
@@ -699,43 +700,13 @@ def _metric_values(
     return logs
 
 
-def _softmax64(Z: np.ndarray) -> np.ndarray:
-    Z = Z.astype(np.float64)
-    Z -= Z.max(axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
-    return Z
-
-
-def _encode_with_classes(y: np.ndarray, classes: np.ndarray, who: str) -> np.ndarray:
-    """Labels in the model's own class space (``model.classes``) -> integer codes."""
-    if y.ndim != 1:
-        raise ValueError(
-            f"{who}: expected labels of shape (m,) for a model with classes, got {y.shape}."
-        )
-    lookup = {c: i for i, c in enumerate(classes.tolist())}
-    codes = np.empty(len(y), dtype=np.int64)
-    for row, value in enumerate(y.tolist()):
-        if value not in lookup:
-            raise ValueError(
-                f"{who}: label {value!r} at row {row} is not one of the model's classes "
-                f"{classes.tolist()}."
-            )
-        codes[row] = lookup[value]
-    return codes
-
-
 def _labels_to_codes(model: Any, y: np.ndarray) -> np.ndarray:
     """String or boolean labels become classes 0..k-1 (kept in ``model.classes``)."""
     if model.classes is not None:
-        return _encode_with_classes(y, model.classes, "fit")
+        return encode_with_classes(y, model.classes, "fit")
     if y.ndim == 1 and (y.dtype.kind in "USb" or y.dtype == object):
-        try:
-            classes, codes = np.unique(y, return_inverse=True)
-        except TypeError as exc:
-            raise TypeError(f"fit: labels of mixed types cannot be ordered ({exc}).") from exc
-        model.classes = classes
-        return codes.astype(np.int64)
+        codes, model.classes = encode_labels(y)
+        return codes
     return y
 
 
