@@ -30,3 +30,22 @@ def worked_numbers():
     gradients = "0.048 -0.037 0.24 -0.185 -0.002 0.009"
     sgd_step = "0.1452 0.2037 0.226 0.3185"
     return f"{forward_and_loss} {gradients} {sgd_step}".split()
+
+
+class _LinearProbe:
+    """L = sum(G * Y_hat): the simplest loss whose gradient is known exactly (dL/dY_hat = G)."""
+
+    def __init__(self, G):
+        self.G = G
+
+    def forward(self, Y_hat, Y, sample_weight=None):
+        return float(np.sum(self.G * Y_hat))
+
+    def backward(self):
+        return self.G
+
+
+@pytest.fixture
+def linear_probe():
+    """The class of a loss L = sum(G * Y_hat), for gradient checks of a single layer."""
+    return _LinearProbe

@@ -16,19 +16,6 @@ from fcnet.gradcheck import check_gradients
 N_IN, N_OUT, M = 4, 3, 6
 
 
-class LinearProbe:
-    """L = sum(G * Y_hat): the simplest loss whose gradient is known exactly (G)."""
-
-    def __init__(self, G):
-        self.G = G
-
-    def forward(self, Y_hat, Y, sample_weight=None):
-        return float(np.sum(self.G * Y_hat))
-
-    def backward(self):
-        return self.G
-
-
 def _layer_factories():
     factories = {}
     for name in sorted(activations.ACTIVATIONS):
@@ -83,13 +70,13 @@ def test_layer_shapes_dtype_and_no_mutation(name):
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_layer_gradients_match_central_differences(name):
+def test_layer_gradients_match_central_differences(name, linear_probe):
     layer = LAYERS[name](np.float64)
     model = fcnet.Sequential([layer])
     X = _input(np.float64, seed=3)
     width = _out_width(layer, N_IN)
     G = np.random.default_rng(4).normal(size=(M, width))
-    report = check_gradients(model, LinearProbe(G), X, None, training=True)
+    report = check_gradients(model, linear_probe(G), X, None, training=True)
     assert report.ok, str(report)
     assert report.max_rel_error < 1e-6
     assert {row.name for row in report.rows} >= {"input X"}

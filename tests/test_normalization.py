@@ -15,19 +15,6 @@ M, N = 8, 5
 TOL = dict(rtol=1e-10, atol=1e-10)
 
 
-class LinearProbe:
-    """L = sum(G * Y_hat), so dL/dY_hat = G."""
-
-    def __init__(self, G):
-        self.G = G
-
-    def forward(self, Y_hat, Y, sample_weight=None):
-        return float(np.sum(self.G * Y_hat))
-
-    def backward(self):
-        return self.G
-
-
 def _batch(rng, m=M, n=N):
     # Features with their own offsets and scales, so normalizing does something.
     return rng.normal(size=(m, n)) * rng.uniform(0.5, 3.0, size=n) + rng.normal(size=n) * 2
@@ -96,7 +83,7 @@ def test_batchnorm_running_var_is_unbiased_and_normalization_biased():
 
 
 @pytest.mark.parametrize("kind", ["BatchNorm", "LayerNorm"])
-def test_inference_mode_gradient_check(kind):
+def test_inference_mode_gradient_check(kind, linear_probe):
     rng = np.random.default_rng(1)
     norm = getattr(fcnet, kind)(N, dtype="float64")
     norm.gamma[...] = rng.normal(size=N)
@@ -105,7 +92,7 @@ def test_inference_mode_gradient_check(kind):
         norm.forward(_batch(rng), training=True)
     model = fcnet.Sequential([fcnet.Dense(3, N, activation="tanh", rng=2, dtype="float64"), norm])
     X = rng.normal(size=(6, 3))
-    report = check_gradients(model, LinearProbe(rng.normal(size=(6, N))), X, None, training=False)
+    report = check_gradients(model, linear_probe(rng.normal(size=(6, N))), X, None, training=False)
     assert report.ok, str(report)
     assert report.max_rel_error < 1e-6
 
