@@ -162,16 +162,20 @@ class Sequential:
 
     def predict_output(self, X: Any, *, batch_size: int = _PREDICT_CHUNK) -> np.ndarray:
         """The raw network output Y_hat (m, n_out), computed in chunks; no caches are kept."""
+        return self._outputs(X, batch_size, "predict")
+
+    def _outputs(self, X: Any, batch_size: int, who: str) -> np.ndarray:
+        """Validate X (errors name ``who``) and compute Y_hat in chunks."""
         dtype = self.dtype
         if self.preprocessing is None and isinstance(X, np.ndarray) and X.dtype == dtype:
             # data used as is: scanned for NaN/inf chunk by chunk, while each chunk is in cache
-            X = as_float_matrix("predict", "X", X, dtype, self.n_in, check_finite=False)
+            X = as_float_matrix(who, "X", X, dtype, self.n_in, check_finite=False)
             if X.flags.c_contiguous:
-                return self._predict_raw(X, batch_size, check_finite="predict")
+                return self._predict_raw(X, batch_size, check_finite=who)
             return self._predict_raw(X, batch_size)  # copied, hence already scanned
         from fcnet.training import prepare_inputs
 
-        X = prepare_inputs(self, X, "predict")
+        X = prepare_inputs(self, X, who)
         return self._predict_raw(X, batch_size)
 
     def _predict_raw(

@@ -530,9 +530,8 @@ class _Trainer(CheckpointMixin):
                 )
             )
         if self.val is not None:
-            val_logs = _evaluate_arrays(
-                model, loss, self.val[0], self.val[1], self.metrics, None, 4096
-            )
+            outputs = model._predict_raw(self.val[0], 4096)
+            val_logs = _scores(loss, outputs, self.val[1], self.metrics, None)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         logs["lr"] = opt.lr
         self._epoch_seconds = time.perf_counter() - started
@@ -624,11 +623,11 @@ def evaluate(
     The loss defaults to the one matching the model's task (cross-entropy for a classifier).
     Metrics default to ``["accuracy"]`` for classifiers and none for regressors.
     """
-    X = prepare_inputs(model, X, "evaluate")
+    m = np.shape(X)[0] if np.ndim(X) else 0
     y_arr = np.asarray(y)
-    if y_arr.ndim == 0 or len(y_arr) != len(X):
+    if y_arr.ndim == 0 or len(y_arr) != m:
         got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
-        raise ValueError(f"evaluate: y has {got} but X has {len(X)}.")
+        raise ValueError(f"evaluate: y has {got} but X has {m}.")
     if model.classes is not None:
         y_arr = encode_with_classes(y_arr, model.classes, "evaluate")
     if loss is None:
@@ -641,22 +640,21 @@ def evaluate(
         metrics = (
             ["accuracy"] if getattr(loss_obj, "task", "") in ("classification", "binary") else []
         )
-    weights = (
-        None if sample_weight is None else check_sample_weight("evaluate", sample_weight, len(X))
-    )
-    return _evaluate_arrays(model, loss_obj, X, Y, _get_metrics(metrics), weights, batch_size)
+    weights = None if sample_weight is None else check_sample_weight("evaluate", sample_weight, m)
+    metrics = _get_metrics(metrics)
+    # validates X, scanning it for NaN/inf block by block as it predicts
+    outputs = model._outputs(X, batch_size, "evaluate")
+    return _scores(loss_obj, outputs, Y, metrics, weights)
 
 
-def _evaluate_arrays(
-    model: Any,
+def _scores(
     loss: Any,
-    X: np.ndarray,
+    outputs: np.ndarray,
     Y: np.ndarray,
     metrics: list[Any],
     weights: np.ndarray | None,
-    batch_size: int,
 ) -> dict[str, float]:
-    outputs = model._predict_raw(X, batch_size)
+    """The loss and metrics of the network's ``outputs`` against the targets ``Y``."""
     value = (
         loss.forward(outputs, Y, weights, check=False)
         if isinstance(loss, Loss)
