@@ -200,3 +200,12 @@ def test_binary_probabilities_stay_finite_for_huge_logits():
     model.layers[0].W[...] = 1000.0
     proba = model.predict_proba(np.array([[-1.0], [0.0], [1.0]], dtype=np.float32))
     np.testing.assert_allclose(proba[:, 0], [0.0, 0.5, 1.0])
+
+
+def test_evaluate_names_a_nan_in_a_later_block_with_its_row(blobs):
+    X, y = blobs
+    model = mlp([4, 8, 3])
+    X = np.repeat(X, 20, axis=0)  # 3,000 rows: several prediction blocks
+    X[2500, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^evaluate: X contains NaN at row 2500, column 1"):
+        model.evaluate(X, np.repeat(y, 20))
