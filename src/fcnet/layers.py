@@ -29,7 +29,7 @@ from fcnet.activations import (
     get_activation,
 )
 from fcnet.backend import resolve_dtype
-from fcnet.initializers import get_initializer
+from fcnet.initializers import INITIALIZERS, get_initializer
 
 LAYERS: dict[str, type] = {}
 
@@ -210,7 +210,8 @@ class Dense:
         if isinstance(activation, dict):
             activation = activation_from_config(activation)
         init = config.pop("init", "glorot_uniform")
-        init = init if init in _known_initializers() else "zeros"
+        # a custom initializer cannot be rebuilt by name; the saved weights replace it anyway
+        init = init if init in INITIALIZERS else "zeros"
         return cls(activation=activation, init=init, dtype=dtype, rng=0, **config)
 
     def __repr__(self) -> str:
@@ -219,12 +220,6 @@ class Dense:
             if getattr(self, key) != default:
                 text += f", {key}={getattr(self, key)!r}"
         return text + ")"
-
-
-def _known_initializers() -> set[str]:
-    from fcnet.initializers import INITIALIZERS
-
-    return set(INITIALIZERS)
 
 
 @register_layer
