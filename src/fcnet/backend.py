@@ -6,12 +6,16 @@ checker.
 
 BLAS threads: ``fit`` picks how many threads the matrix products use from the size of one
 step's largest product (:func:`blas_threads_for`) and restores the previous limits when it
-returns; :func:`set_num_threads` overrides the choice for ``fit`` and ``predict``.
+returns. ``predict`` shares its blocks of rows out between the calling thread and helper threads
+(:func:`worker_threads` of them in all, :func:`run_concurrently`), each with a single-threaded
+BLAS. :func:`set_num_threads` overrides both choices.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -66,8 +70,9 @@ _blas_controller: Any = None
 
 
 def set_num_threads(n: int | None) -> None:
-    """Set the number of BLAS threads ``fit`` and ``predict`` use; None restores the automatic
-    choice (one thread for small products, the BLAS default otherwise).
+    """Set the number of threads ``fit`` and ``predict`` use; None restores the automatic
+    choice (in ``fit``, BLAS threads: one for small products, the BLAS default otherwise; in
+    ``predict``, threads that each compute their own blocks of rows: as many as the BLAS has).
 
     The limit applies only while fcnet computes; the previous limits are restored afterwards.
 
@@ -120,3 +125,114 @@ def _controller() -> Any:
         else:
             _blas_controller = ThreadpoolController()
     return _blas_controller or None
+
+
+def _blas_thread_count() -> int | None:
+    """The BLAS's current thread count (the largest, if several BLAS libraries are loaded)."""
+    controller = _controller()
+    if controller is None:
+        return None
+    counts = [lib.num_threads for lib in controller.lib_controllers if lib.user_api == "blas"]
+    return max(counts, default=None)
+
+
+def worker_threads() -> int:
+    """Threads fcnet's own parallel loops use (``predict``): the number given to
+    :func:`set_num_threads`, else the BLAS's thread count (normally one per core), at most the
+    cores this process may run on."""
+    if _num_threads is not None:
+        return _num_threads
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    blas = _blas_thread_count()
+    return max(1, min(cores, blas if blas is not None else cores))
+
+
+# --- helper threads ----------------------------------------------------------------------------
+# Inference splits its blocks of rows between the calling thread and helper threads, each running
+# single-threaded matrix products (NumPy releases the GIL inside them and inside its element-wise
+# loops). Measured on 2 cores (784-256-128-10, 65,536 rows): the bias and activation passes then
+# run in parallel too, 0.94-0.95 of the two-thread GEMM bound against 0.86-0.89 with a two-thread
+# BLAS and single-threaded passes.
+
+
+class _Helper:
+    """A daemon thread that runs one job at a time, handed over through two locks."""
+
+    def __init__(self) -> None:
+        self._start = threading.Lock()
+        self._start.acquire()
+        self._finished = threading.Lock()
+        self._finished.acquire()
+        self._job: Callable[[], None] | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._loop, name="fcnet-helper", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self._start.acquire()
+            try:
+                assert self._job is not None
+                self._job()
+            except BaseException as exc:  # handed to the caller by join()
+                self._error = exc
+            finally:
+                self._job = None
+                self._finished.release()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._error = None
+        self._job = job
+        self._start.release()
+
+    def join(self) -> BaseException | None:
+        """Wait for the job; return the exception it raised, if any."""
+        self._finished.acquire()
+        error, self._error = self._error, None
+        return error
+
+
+_helpers: list[_Helper] = []
+_helpers_lock = threading.Lock()
+
+
+def _forget_helpers() -> None:  # in a forked child the helper threads do not exist
+    global _helpers, _helpers_lock
+    _helpers = []
+    _helpers_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)
+
+
+def run_concurrently(jobs: Sequence[Callable[[], None]]) -> None:
+    """Run ``jobs[0]`` in this thread and the others in helper threads, all at once; return
+    when every job has finished.
+
+    An exception from this thread's job propagates once the helpers are done; otherwise the
+    first helper exception (in job order) is raised. When the helpers are busy (another thread is
+    inside this function), the jobs run one after another in this thread instead.
+    """
+    if len(jobs) <= 1 or not _helpers_lock.acquire(blocking=False):
+        for job in jobs:
+            job()
+        return
+    try:
+        while len(_helpers) < len(jobs) - 1:
+            _helpers.append(_Helper())
+        started: list[_Helper] = []
+        try:
+            for helper, job in zip(_helpers, jobs[1:], strict=False):
+                helper.submit(job)
+                started.append(helper)
+            jobs[0]()
+        finally:
+            errors = [helper.join() for helper in started]
+        for error in errors:
+            if error is not None:
+                raise error
+    finally:
+        _helpers_lock.release()

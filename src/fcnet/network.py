@@ -8,16 +8,26 @@ parameter gradients. ``backward`` overwrites gradients: there is no accumulation
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+from fcnet._buffers import Buffers
 from fcnet._validation import as_float_matrix, check_finite_rows
 from fcnet.activations import Activation, activation_from_config
-from fcnet.backend import blas_threads, get_num_threads, resolve_dtype
-from fcnet.layers import LAYERS, supports_skipping_dX
+from fcnet.backend import (
+    blas_threads,
+    get_num_threads,
+    resolve_dtype,
+    run_concurrently,
+    worker_threads,
+)
+from fcnet.layers import LAYERS, Dense, Dropout, supports_skipping_dX
+from fcnet.normalization import BatchNorm, LayerNorm
 
 _PREDICT_CHUNK = 4096
 # Inference computes at most this many rows at a time, whatever the batch_size: a 1024-row Z of
@@ -183,25 +193,47 @@ class Sequential:
     ) -> np.ndarray:
         """Y_hat for validated X, at most ``batch_size`` rows at a time, through each layer's
         cache-free ``infer`` where it has one. ``check_finite`` names the caller when X still
-        needs its NaN/inf scan (done per block of rows, just before the block is used)."""
+        needs its NaN/inf scan (done per block of rows, just before the block is used).
+
+        Built-in layers compute through copies that share their parameters but own their
+        scratch buffers (so concurrent calls on one model do not collide). The first block runs
+        in this thread; the others are shared out, block k to thread k mod t, between this
+        thread and t - 1 helper threads (``worker_threads``), each with its own copies and a
+        single-threaded BLAS. A block that fails stops the threads at their next block, and the
+        error of the earliest failing block is raised, as if the blocks had run in order.
+        """
         m = X.shape[0]
         rows = min(batch_size, _INFERENCE_ROWS)
-        steps = [_inference_step(layer) for layer in self.layers]
-        result: np.ndarray | None = None
+        n_blocks = -(-m // rows)
+        layers = self.layers
+        safe = _parallel_safe(layers)
+        threads = min(worker_threads(), n_blocks - 1) if safe and n_blocks > 1 else 1
+        if safe:
+            layers = [_worker_copy(layer) for layer in layers]
+
+        def run_block(k: int, steps: list[Callable[[np.ndarray], np.ndarray]]) -> np.ndarray:
+            start = k * rows
+            A = X[start : start + rows]
+            if check_finite is not None:
+                check_finite_rows(check_finite, "X", A, start)
+            for step in steps:
+                A = step(A)
+            return A
+
         try:
-            with blas_threads(get_num_threads()):
-                for start in range(0, m, rows):
-                    A = X[start : start + rows]
-                    if check_finite is not None:
-                        check_finite_rows(check_finite, "X", A, start)
-                    for step in steps:
-                        A = step(A)
-                    if result is None:
-                        result = np.empty((m, A.shape[1]), dtype=A.dtype)
-                    result[start : start + len(A)] = A
+            with blas_threads(get_num_threads() if threads <= 1 else 1):
+                steps = [_inference_step(layer) for layer in layers]
+                A = run_block(0, steps)
+                result = np.empty((m, A.shape[1]), dtype=A.dtype)
+                result[: len(A)] = A
+                if threads <= 1:
+                    for k in range(1, n_blocks):
+                        A = run_block(k, steps)
+                        result[k * rows : k * rows + len(A)] = A
+                else:
+                    _run_blocks_in_threads(layers, result, run_block, n_blocks, rows, threads)
         finally:
             self.release_caches()
-        assert result is not None
         return result
 
     def release_caches(self) -> None:
@@ -332,6 +364,72 @@ def layer_from_config(entry: dict[str, Any], dtype: Any = None) -> Any:
     if hasattr(cls, "from_config"):
         return cls.from_config(config, dtype=dtype)
     return cls(**config)
+
+
+def _parallel_safe(layers: Sequence[Any]) -> bool:
+    """True when every layer is one of fcnet's own, whose inference touches nothing but its
+    parameters (read) and its scratch buffers, so that copies with their own buffers can run
+    side by side. A custom layer keeps inference in one thread."""
+    for layer in layers:
+        kind = type(layer)
+        if kind in (Dense, Dropout, BatchNorm, LayerNorm):
+            activation = getattr(layer, "activation", None)
+            if activation is not None and type(activation).__module__ != "fcnet.activations":
+                return False
+        elif not (isinstance(layer, Activation) and kind.__module__ == "fcnet.activations"):
+            return False
+    return True
+
+
+def _worker_copy(obj: Any) -> Any:
+    """A shallow copy of a layer (or activation) sharing its parameters but with its own empty
+    scratch buffers, for inference in another thread."""
+    clone = copy.copy(obj)
+    for name, value in vars(obj).items():
+        if isinstance(value, Buffers):
+            setattr(clone, name, Buffers())
+        elif isinstance(value, Activation):
+            setattr(clone, name, _worker_copy(value))
+    return clone
+
+
+def _run_blocks_in_threads(
+    layers: Sequence[Any],
+    result: np.ndarray,
+    run_block: Callable[[int, list[Callable[[np.ndarray], np.ndarray]]], np.ndarray],
+    n_blocks: int,
+    rows: int,
+    threads: int,
+) -> None:
+    """Blocks 1 .. n_blocks - 1 into ``result``, block k by thread k mod ``threads``."""
+    failed: list[Any] = [n_blocks, None]  # the earliest failing block and its error
+    lock = threading.Lock()
+
+    def job(first: int, copies: Sequence[Any]) -> Callable[[], None]:
+        def work() -> None:
+            steps = [_inference_step(layer) for layer in copies]
+            for k in range(first, n_blocks, threads):
+                if k > failed[0]:
+                    return
+                try:
+                    A = run_block(k, steps)
+                except Exception as exc:
+                    with lock:
+                        if k < failed[0]:
+                            failed[:] = [k, exc]
+                    return
+                except BaseException:  # an interrupt: stop every thread at its next block
+                    failed[0] = -1
+                    raise
+                result[k * rows : k * rows + len(A)] = A
+
+        return work
+
+    jobs = [job(1, layers)]
+    jobs += [job(1 + t, [_worker_copy(layer) for layer in layers]) for t in range(1, threads)]
+    run_concurrently(jobs)
+    if failed[1] is not None:
+        raise failed[1]
 
 
 def _inference_step(layer: Any) -> Callable[[np.ndarray], np.ndarray]:

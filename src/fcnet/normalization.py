@@ -157,6 +157,25 @@ class BatchNorm:
         self.X, self.Xhat, self.A, self.training = X, Xhat, A, bool(training)
         return A
 
+    def infer(self, X: np.ndarray) -> np.ndarray:
+        """A = gamma * (X - running_mean) / sqrt(running_var + eps) + beta, the same numbers as
+        ``forward(X, training=False)`` but keeping no caches and writing no attribute (only
+        scratch buffers), so that copies with their own buffers can run in parallel. Returns a
+        buffer the next call overwrites."""
+        X = _as_input("BatchNorm", X, self.n, self.dtype)
+        m, n = X.shape
+        inv_std = self._buffers.get("inv_std", 1, n, self.dtype)[0]
+        np.add(self.running_var, self.eps, out=inv_std)
+        np.sqrt(inv_std, out=inv_std)
+        np.reciprocal(inv_std, out=inv_std)
+        Xhat = self._buffers.get("Xhat", m, n, self.dtype)
+        np.subtract(X, self.running_mean, out=Xhat)
+        Xhat *= inv_std
+        A = self._buffers.get("A", m, n, self.dtype)
+        np.multiply(Xhat, self.gamma, out=A)
+        A += self.beta
+        return A
+
     def backward(self, dA: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
         """Fill dgamma, dbeta from dA (m, n); return dX (m, n), or None if not ``need_dX``."""
         if self.X is None or self.Xhat is None:

@@ -1,0 +1,208 @@
+"""Inference in helper threads: the same numbers as one thread, errors as if run in order."""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import fcnet
+import fcnet.network
+from fcnet import backend
+from fcnet.activations import Tanh
+
+
+@pytest.fixture
+def spied_jobs(monkeypatch):
+    """Record, per call of ``run_concurrently``, the thread each job ran in."""
+    calls: list[list[int]] = []
+    original = fcnet.network.run_concurrently
+
+    def spy(jobs):
+        threads: list[int] = []
+        calls.append(threads)
+
+        def wrap(job):
+            def run():
+                threads.append(threading.get_ident())
+                job()
+
+            return run
+
+        original([wrap(job) for job in jobs])
+
+    monkeypatch.setattr(fcnet.network, "run_concurrently", spy)
+    return calls
+
+
+@pytest.fixture
+def threads():
+    """``fcnet.set_num_threads`` for the test, restored afterwards."""
+    yield fcnet.set_num_threads
+    fcnet.set_num_threads(None)
+
+
+def _model() -> fcnet.Sequential:
+    rng = np.random.default_rng(5)
+    bn = fcnet.BatchNorm(32)
+    bn.running_mean[...] = rng.normal(size=32)
+    bn.running_var[...] = rng.uniform(0.5, 2.0, size=32)
+    bn.gamma[...] = rng.uniform(0.5, 1.5, size=32)
+    bn.beta[...] = rng.normal(size=32)
+    return fcnet.Sequential(
+        [
+            fcnet.Dense(12, 32, "relu", rng=0),
+            bn,
+            fcnet.Dropout(0.3),
+            fcnet.Dense(32, 24, "gelu", rng=1),
+            fcnet.LayerNorm(24),
+            Tanh(),
+            fcnet.Dense(24, 5, "softmax", rng=2),
+        ]
+    )
+
+
+def _X(m: int = 5000) -> np.ndarray:
+    return np.random.default_rng(1).standard_normal((m, 12)).astype(np.float32)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_parallel_predict_equals_one_thread_exactly(n, threads, spied_jobs):
+    model, X = _model(), _X()
+    threads(1)
+    expected = model.predict_output(X, batch_size=1000)
+    assert spied_jobs == []  # one thread: no helpers
+    np.testing.assert_allclose(expected, model.forward(X), rtol=1e-5, atol=1e-6)
+    threads(n)
+    got = model.predict_output(X, batch_size=1000)
+    np.testing.assert_array_equal(got, expected)
+    # blocks 1..4 shared by min(n, 4) threads: this one and helpers, each a different thread
+    (ran,) = spied_jobs
+    assert len(ran) == min(n, 4)
+    assert ran[0] == threading.get_ident()
+    assert len(set(ran)) == len(ran)
+
+
+def test_parallel_predict_keeps_no_caches_and_writes_nothing(threads):
+    model, X = _model(), _X()
+    before = {k: v.copy() for k, v in model.params().items()}
+    running = [model.layers[1].running_mean.copy(), model.layers[1].running_var.copy()]
+    X_before = X.copy()
+    threads(2)
+    model.predict(X, batch_size=1000)
+    for layer in model.layers:
+        assert not layer._buffers._arrays
+        for name in ("X", "Z", "A"):
+            assert getattr(layer, name, None) is None
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, before[key])
+    np.testing.assert_array_equal(model.layers[1].running_mean, running[0])
+    np.testing.assert_array_equal(model.layers[1].running_var, running[1])
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_batchnorm_infer_equals_forward_in_inference_mode():
+    bn = _model().layers[1]
+    X = np.random.default_rng(2).standard_normal((300, 32)).astype(np.float32)
+    np.testing.assert_array_equal(bn.infer(X), bn.forward(X, training=False))
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        # blocks of 1000 rows: block 1 runs in this thread, block 2 in the helper
+        ({2100: np.inf, 1500: np.nan}, r"NaN at row 1500, column 3"),
+        ({2100: np.inf, 3500: np.nan}, r"inf at row 2100, column 3"),
+        ({4999: np.nan}, r"NaN at row 4999, column 3"),
+    ],
+)
+def test_the_earliest_bad_row_is_reported_whichever_thread_finds_it(bad, expected, threads):
+    model, X = _model(), _X()
+    for row, value in bad.items():
+        X[row, 3] = value
+    threads(2)
+    with pytest.raises(ValueError, match=rf"^predict: X contains {expected}"):
+        model.predict(X, batch_size=1000)
+    for layer in model.layers:
+        assert not layer._buffers._arrays
+
+
+def test_a_custom_layer_keeps_inference_in_one_thread(threads, spied_jobs):
+    class Doubled(fcnet.Dense):
+        def infer(self, X):
+            return 2.0 * super().infer(X)
+
+    model = fcnet.Sequential([Doubled(12, 4, rng=0)])
+    threads(2)
+    out = model.predict_output(_X(), batch_size=1000)
+    assert spied_jobs == []
+    plain = fcnet.Sequential([fcnet.Dense(12, 4, rng=0)])
+    np.testing.assert_allclose(out, 2.0 * plain.forward(_X()))
+
+
+def test_concurrent_predicts_on_one_model_agree(threads):
+    model, X = _model(), _X()
+    threads(1)
+    expected = model.predict_output(X, batch_size=1000)
+    threads(2)
+    results: list[np.ndarray] = [None] * 4  # type: ignore[list-item]
+
+    def run(i: int) -> None:
+        results[i] = model.predict_output(X, batch_size=1000)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def test_run_concurrently_raises_the_first_helper_error_after_all_jobs_finish():
+    finished = []
+
+    def ok(i):
+        return lambda: finished.append(i)
+
+    def fail(message):
+        def run():
+            raise RuntimeError(message)
+
+        return run
+
+    with pytest.raises(RuntimeError, match="first"):
+        backend.run_concurrently([ok(0), fail("first"), ok(2), fail("second")])
+    assert sorted(finished) == [0, 2]
+    # the helpers are free again
+    backend.run_concurrently([ok(3), ok(4)])
+    assert sorted(finished) == [0, 2, 3, 4]
+
+
+def test_worker_threads_follows_set_num_threads(threads):
+    threads(3)
+    assert backend.worker_threads() == 3
+    threads(None)
+    assert backend.worker_threads() >= 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_parallel_predict_works_in_a_forked_child(threads):
+    model, X = _model(), _X()
+    threads(2)
+    expected = model.predict_output(X, batch_size=1000)  # starts the helper in this process
+    with warnings.catch_warnings():  # Python 3.12+ warns about forking with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: the parent's helper thread does not exist here
+        code = 1
+        try:
+            got = model.predict_output(X, batch_size=1000)
+            code = 0 if np.array_equal(got, expected) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
