@@ -10,12 +10,15 @@ and a small 20-64-64-2 network trained with Adam at batch 32.
   ``torch.set_num_threads`` set to the thread count fcnet's BLAS uses.
 * scikit-learn's MLPClassifier (when installed) trains one epoch (``max_iter=1``).
 * The GEMM bound times NumPy matrix products alone at the same shapes and the same count as a
-  training step (forward 3, backward 3 dW + 2 dX; inference: forward 3), with 1 BLAS thread
-  and with the default; the better of the two is the bound. fcnet predicts in blocks of at most
+  training step (forward 3, backward 3 dW + 2 dX; inference: forward 3, reading the inputs from
+  X block after block), with 1 BLAS thread and with the default; the better of the two is the
+  bound. fcnet predicts in blocks of at most
   1,024 rows, so for inference the products in blocks of that size are timed too, and the best
   of the three is the bound.
 
-Every figure is the median over ``--reps`` repetitions after a warm-up, in samples per second.
+Every figure is the median over ``--reps`` repetitions after a warm-up, in samples per second;
+each timed call starts after ``--settle`` idle seconds (0.3), so that no contender shares the
+cores with the threads the previous one left spinning.
 ``--json PATH`` writes them; ``--quick`` is a fast smoke run on tiny sizes. With ``--both``, when
 OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set, a child process repeats the run with both unset.
 
@@ -47,17 +50,27 @@ N_IN, N_CLASSES = 784, 10
 SMALL = (20, 64, 64, 2)
 
 
-def median_rates(runs: dict[str, tuple[int, Callable[[], Any]]], reps: int) -> dict[str, float]:
+#: Seconds of idle time before each timed call. Thread pools spin for a while after their last
+#: task (OpenBLAS's workers about 0.1 s by default, OpenMP's for its block time); without a pause
+#: the contender timed next would share the cores with the previous one's spinning threads.
+SETTLE_S = 0.3
+
+
+def median_rates(
+    runs: dict[str, tuple[int, Callable[[], Any]]], reps: int, settle: float = SETTLE_S
+) -> dict[str, float]:
     """Median samples/s of each ``name: (samples, run)`` after one warm-up call each.
 
     The contenders take turns, one call each per round, so that a change in the machine's load
-    (it is shared) affects them alike and the ratios stay fair.
+    (it is shared) affects them alike and the ratios stay fair; each timed call starts after
+    ``settle`` idle seconds.
     """
     for _, run in runs.values():
         run()
     rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(reps):
         for name, (samples, run) in runs.items():
+            time.sleep(settle)
             start = time.perf_counter()
             run()
             rates[name].append(samples / (time.perf_counter() - start))
@@ -182,9 +195,12 @@ def gemm_run(X, sizes, batch, train: bool, threads: int | None):
     steps = max(len(X) // batch, 1)
 
     def products() -> None:
-        for _ in range(steps):
+        for step in range(steps):
+            # inference reads its input from X, block after block, as predict must; a training
+            # step's input is the batch just gathered into a buffer, still in cache
+            inputs = As[0] if train else X[step * batch : (step + 1) * batch]
             for i, W in enumerate(Ws):
-                np.matmul(As[i], W, out=As[i + 1])
+                np.matmul(inputs if i == 0 else As[i], W, out=As[i + 1])
             if not train:
                 continue
             dZ = As[-1]
@@ -228,6 +244,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "inference_samples": args.inference_samples,
             "chunk": args.chunk,
             "reps": args.reps,
+            "settle_s": args.settle,
             "threads": threads,
             "fcnet_threads_rule": {
                 str(b): blas_threads_for(b * N_IN * HIDDEN[0]) for b in args.batches
@@ -246,7 +263,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if torch is not None:
             runs["torch"] = torch_train(torch, X, y, sizes, batch, sgd[1])
         runs.update(gemm_runs(X, sizes, batch, train=True))
-        result["train"][str(batch)] = measure(f"train B={batch}", runs, args.reps)
+        result["train"][str(batch)] = measure(f"train B={batch}", runs, args)
     Xi = rng.standard_normal((args.inference_samples, N_IN)).astype(np.float32)
     runs = {"fcnet": fcnet_predict(Xi, sizes, args.chunk)}
     if torch is not None:
@@ -254,14 +271,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     runs.update(gemm_runs(Xi, sizes, args.chunk, train=False))
     if INFERENCE_ROWS < args.chunk:  # fcnet computes in smaller blocks: time those products too
         runs["gemm_blocks"] = gemm_run(Xi, sizes, INFERENCE_ROWS, False, None)
-    result["inference"] = measure(f"predict chunk={args.chunk}", runs, args.reps)
+    result["inference"] = measure(f"predict chunk={args.chunk}", runs, args)
     Xs = rng.standard_normal((args.samples, SMALL[0])).astype(np.float32)
     ys = rng.integers(0, SMALL[-1], args.samples)
     runs = {"fcnet": fcnet_train(Xs, ys, SMALL, 32, adam[0])}
     if torch is not None:
         runs["torch"] = torch_train(torch, Xs, ys, SMALL, 32, adam[1])
     runs.update(gemm_runs(Xs, SMALL, 32, train=True))
-    result["small_adam"] = measure("20-64-64-2 Adam B=32", runs, args.reps)
+    result["small_adam"] = measure("20-64-64-2 Adam B=32", runs, args)
     # scikit-learn last: SciPy brings a second OpenBLAS whose idle threads must not disturb
     # the figures above
     for batch in args.batches:
@@ -269,15 +286,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.no_sklearn:
             row["sklearn"] = None
             continue
-        run = sklearn_train(X, y, batch)
-        row["sklearn"] = None if run is None else median_rates({"sk": run}, min(args.reps, 3))["sk"]
-        rate = row["sklearn"]
+        contender = sklearn_train(X, y, batch)
+        rate = None
+        if contender is not None:
+            rate = median_rates({"sk": contender}, min(args.reps, 3), args.settle)["sk"]
+        row["sklearn"] = rate
         print(f"sklearn B={batch}: {'-' if rate is None else f'{rate:,.0f}'} samples/s")
     return result
 
 
-def measure(name: str, runs: dict[str, tuple[int, Callable[[], Any]]], reps: int) -> dict:
-    row: dict[str, Any] = {"torch": None, **median_rates(runs, reps)}
+def measure(
+    name: str, runs: dict[str, tuple[int, Callable[[], Any]]], args: argparse.Namespace
+) -> dict:
+    row: dict[str, Any] = {"torch": None, **median_rates(runs, args.reps, args.settle)}
     row["gemm_bound"] = max(v for k, v in row.items() if k.startswith("gemm_"))
     row["vs_torch"] = None if not row["torch"] else row["fcnet"] / row["torch"]
     row["gemm_fraction"] = row["fcnet"] / row["gemm_bound"]
@@ -311,6 +332,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, help="BLAS/torch threads (0: default)")
     parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE_S,
+        help=f"idle seconds before each timed call (default {SETTLE_S})",
+    )
+    parser.add_argument(
         "--both",
         action="store_true",
         help="also run with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset",
@@ -318,6 +345,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.samples, args.inference_samples, args.chunk = 1, 512, 1024, 256
+        args.settle = 0.0
         args.batches = [32, 128]
     return args
 
