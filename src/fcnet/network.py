@@ -34,7 +34,8 @@ _PREDICT_CHUNK = 4096
 # a 256-wide layer (1 MB) is still in cache when the bias and activation passes read it after the
 # product. Measured on 2 cores (predict, 784-256-128-10, 65,536 rows, before inference ran in
 # helper threads), as a fraction of the GEMM bound: 0.90 in blocks of 512 or 1024 rows, 0.89 of
-# 2048, 0.86-0.87 of 4096. In 2 threads, blocks of 512, 1024 and 2048 rows all reached 0.94-0.95.
+# 2048, 0.86-0.87 of 4096. A two-thread version of the loop reached 0.94-0.95 of the bound with
+# blocks of 512, 1024 and 2048 rows alike.
 _INFERENCE_ROWS = 1024
 
 
