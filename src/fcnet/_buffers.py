@@ -10,24 +10,42 @@ from __future__ import annotations
 
 import numpy as np
 
+_MAX_VIEWS = 64
+
 
 class Buffers:
     """Named scratch arrays of shape (rows, cols), grown only when a batch is larger."""
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
+        # the views handed out, by (name, rows, cols): a training step asks for the same ones
+        # every time, and building a view costs more than finding it (about 1 us against 0.1)
+        self._views: dict[tuple[str, int, int], np.ndarray] = {}
 
     def get(self, name: str, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
         """A C-contiguous (rows, cols) view of the buffer ``name``; its contents are undefined.
 
         For a fixed ``cols`` this is the first ``rows`` rows of one (max rows, cols) array.
         """
+        key = (name, rows, cols)
+        view = self._views.get(key)
+        if view is not None and view.dtype == dtype:
+            return view
         array = self._arrays.get(name)
         size = rows * cols
         if array is None or array.size < size or array.dtype != dtype:
             array = np.empty(size, dtype=dtype)
             self._arrays[name] = array
-        return array[:size].reshape(rows, cols)
+            self._forget_views(name)
+        view = array[:size].reshape(rows, cols)
+        if len(self._views) >= _MAX_VIEWS:  # many batch sizes: start over rather than grow
+            self._views.clear()
+        self._views[key] = view
+        return view
+
+    def _forget_views(self, name: str) -> None:
+        for key in [key for key in self._views if key[0] == name]:
+            del self._views[key]
 
     def ones(self, rows: int, dtype: np.dtype) -> np.ndarray:
         """A (rows,) view of ones: ``ones @ dZ`` sums over the batch faster than ``dZ.sum(0)``."""
@@ -58,6 +76,7 @@ class Buffers:
     def clear(self) -> None:
         """Drop every buffer (after inference, or before a change of dtype)."""
         self._arrays.clear()
+        self._views.clear()
 
     def __deepcopy__(self, memo: dict) -> Buffers:
         return Buffers()
