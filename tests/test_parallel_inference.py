@@ -39,8 +39,10 @@ def spied_jobs(monkeypatch):
 
 
 @pytest.fixture
-def threads():
-    """``fcnet.set_num_threads`` for the test, restored afterwards."""
+def threads(monkeypatch):
+    """``fcnet.set_num_threads`` for the test, restored afterwards; the BLAS starts idle (no
+    threaded product of an earlier test still within ``BLAS_SPIN_S``)."""
+    monkeypatch.setattr(backend, "_threaded_until", 0.0)
     yield fcnet.set_num_threads
     fcnet.set_num_threads(None)
 
@@ -206,3 +208,32 @@ def test_parallel_predict_works_in_a_forked_child(threads):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_inference_stays_in_one_thread_while_the_blas_workers_may_spin(threads, spied_jobs):
+    model, X = _model(), _X()
+    threads(2)
+    expected = model.predict_output(X, batch_size=1000)
+    assert len(spied_jobs) == 1
+    with backend.blas_threads(None):  # as in fit: a threaded BLAS, its workers busy
+        assert not backend.blas_idle()
+        np.testing.assert_array_equal(model.predict_output(X, batch_size=1000), expected)
+    assert not backend.blas_idle()  # and for BLAS_SPIN_S after
+    np.testing.assert_array_equal(model.predict_output(X, batch_size=1000), expected)
+    assert len(spied_jobs) == 1
+    backend._threaded_until = 0.0  # the spin window has passed
+    assert backend.blas_idle()
+    np.testing.assert_array_equal(model.predict_output(X, batch_size=1000), expected)
+    assert len(spied_jobs) == 2
+    with backend.blas_threads(1):  # a single-threaded BLAS leaves no spinning workers
+        pass
+    assert backend.blas_idle()
+
+
+def test_validation_inside_fit_stays_in_one_thread(threads, spied_jobs):
+    X = _X(3000)
+    y = np.random.default_rng(3).integers(0, 5, len(X))
+    threads(2)
+    model = _model()
+    model.fit(X, y, epochs=1, batch_size=512, validation_split=0.5, rng=0)
+    assert spied_jobs == []

@@ -20,6 +20,7 @@ from fcnet._buffers import Buffers
 from fcnet._validation import as_float_matrix, check_finite_rows
 from fcnet.activations import Activation, activation_from_config
 from fcnet.backend import (
+    blas_idle,
     blas_threads,
     get_num_threads,
     resolve_dtype,
@@ -201,15 +202,19 @@ class Sequential:
         scratch buffers (so concurrent calls on one model do not collide). The first block runs
         in this thread; the others are shared out, block k to thread k mod t, between this
         thread and t - 1 helper threads (``worker_threads``), each with its own copies and a
-        single-threaded BLAS. A block that fails stops the threads at their next block, and the
-        error of the earliest failing block is raised, as if the blocks had run in order.
+        single-threaded BLAS, unless fcnet ran a threaded BLAS moments ago (``blas_idle``: in
+        ``fit``, or just after it), whose spinning workers would slow the helpers down. A block
+        that fails stops the threads at their next block, and the error of the earliest failing
+        block is raised, as if the blocks had run in order.
         """
         m = X.shape[0]
         rows = min(batch_size, _INFERENCE_ROWS)
         n_blocks = -(-m // rows)
         layers = self.layers
         safe = _parallel_safe(layers)
-        threads = min(worker_threads(), n_blocks - 1) if safe and n_blocks > 1 else 1
+        threads = 1
+        if safe and n_blocks > 1 and blas_idle():
+            threads = min(worker_threads(), n_blocks - 1)
         if safe:
             layers = [_worker_copy(layer) for layer in layers]
 
