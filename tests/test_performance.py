@@ -329,3 +329,36 @@ def test_benchmark_quick_run_writes_every_figure(tmp_path):
             "gemm_fraction",
         } <= set(row)
         assert row["fcnet"] > 0 and row["gemm_bound"] > 0
+
+
+def _count_scans(monkeypatch) -> list[tuple[int, ...]]:
+    """Record the shape of every array given to the NaN/inf scan."""
+    import fcnet._validation as validation
+
+    shapes: list[tuple[int, ...]] = []
+    original = validation.first_nonfinite
+
+    def spy(A):
+        shapes.append(A.shape)
+        return original(A)
+
+    monkeypatch.setattr(validation, "first_nonfinite", spy)
+    return shapes
+
+
+def test_data_that_needs_a_cast_is_scanned_once(monkeypatch):
+    shapes = _count_scans(monkeypatch)
+    X, _ = _data(m=300, n_in=16, dtype=np.float64)
+    as_float_matrix("fit", "X", X, np.dtype(np.float32))
+    assert shapes == [(300, 16)]
+
+
+def test_predict_scans_a_copied_X_once_and_a_used_X_block_by_block(monkeypatch):
+    model = _model(n_in=16, hidden=32)
+    X, _ = _data(m=3000, n_in=16)
+    shapes = _count_scans(monkeypatch)
+    model.predict(np.asfortranarray(X), batch_size=1024)  # copied: scanned whole, once
+    assert shapes == [(3000, 16)]
+    shapes.clear()
+    model.predict(X, batch_size=1024)  # used as is: each block just before it is used
+    assert shapes == [(1024, 16), (1024, 16), (952, 16)]

@@ -817,3 +817,14 @@ def test_resume_with_another_seed_keeps_the_checkpoints_validation_rows(tmp_path
     full = model()
     reference = full.fit(X, y, epochs=2, validation_split=0.25, rng=1)
     assert history.history["val_loss"][1] == reference.history["val_loss"][1]
+
+
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5])
+def test_predict_and_evaluate_reject_a_bad_batch_size(batch_size):
+    model = fcnet.Sequential([fcnet.Dense(3, 2, rng=0)])
+    X = np.zeros((10, 3), np.float32)
+    expected = rf"^predict: expected batch_size to be a positive integer, got {batch_size!r}\.$"
+    with pytest.raises((ValueError, TypeError), match=expected):
+        model.predict_output(X, batch_size=batch_size)
+    with pytest.raises((ValueError, TypeError), match=r"^evaluate: expected batch_size"):
+        model.evaluate(X, np.zeros(10, np.int64), batch_size=batch_size)

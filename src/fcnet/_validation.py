@@ -144,23 +144,25 @@ def as_float_matrix(
         raise ValueError(f"{who}: {name} is empty (0 rows); expected at least one sample.")
     if n_cols is not None and arr.shape[1] != n_cols:
         raise ValueError(f"{who}: expected {name} of shape (m, {n_cols}), got {arr.shape}.")
-    used_as_is = arr.dtype == dtype and arr.flags.c_contiguous
-    if arr.dtype.kind == "f" and (check_finite or not used_as_is):
-        check_finite_rows(who, name, arr)
-    if not used_as_is:
-        original = arr
-        with np.errstate(over="ignore", invalid="ignore"):
-            arr = np.ascontiguousarray(arr, dtype=dtype)
-        if original.dtype.kind == "f" and arr.dtype.itemsize < original.dtype.itemsize:
-            # finite float64 values beyond float32's range become inf in the cast
-            bad = first_nonfinite(arr)
-            if bad is not None:
-                limit = float(np.finfo(dtype).max)
-                raise ValueError(
-                    f"{who}: {name} holds {original[bad].item()!r} at row {bad[0]}, column "
-                    f"{bad[1]}, beyond the range of {dtype} (about +-{limit:.3g}); "
-                    "scale the data first."
-                )
+    if arr.dtype == dtype and arr.flags.c_contiguous:  # used as is
+        if check_finite and arr.dtype.kind == "f":
+            check_finite_rows(who, name, arr)
+        return arr
+    original = arr
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    # One scan, of the copy: the cast keeps NaN and inf, and turns finite values beyond the
+    # range of a narrower dtype into inf. Only when it finds something is the original scanned,
+    # so that a NaN/inf of the user's is reported before an out-of-range value.
+    bad = first_nonfinite(arr) if original.dtype.kind == "f" else None
+    if bad is not None:
+        check_finite_rows(who, name, original)
+        limit = float(np.finfo(dtype).max)
+        raise ValueError(
+            f"{who}: {name} holds {original[bad].item()!r} at row {bad[0]}, column "
+            f"{bad[1]}, beyond the range of {dtype} (about +-{limit:.3g}); "
+            "scale the data first."
+        )
     return arr
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
-from fcnet._validation import as_float_matrix, check_finite_rows
+from fcnet._validation import as_float_matrix, check_finite_rows, check_positive_int
 from fcnet.activations import Activation, activation_from_config
 from fcnet.backend import (
     blas_idle,
@@ -180,12 +180,13 @@ class Sequential:
     def _outputs(self, X: Any, batch_size: int, who: str) -> np.ndarray:
         """Validate X (errors name ``who``) and compute Y_hat in chunks."""
         dtype = self.dtype
+        batch_size = check_positive_int(who, "batch_size", batch_size)
         if self.preprocessing is None and isinstance(X, np.ndarray) and X.dtype == dtype:
-            # data used as is: scanned for NaN/inf chunk by chunk, while each chunk is in cache
+            # data used as is is scanned for NaN/inf block by block, while each block is in
+            # cache; data that needs a copy is scanned by as_float_matrix, once
+            used_as_is = X.flags.c_contiguous
             X = as_float_matrix(who, "X", X, dtype, self.n_in, check_finite=False)
-            if X.flags.c_contiguous:
-                return self._predict_raw(X, batch_size, check_finite=who)
-            return self._predict_raw(X, batch_size)  # copied, hence already scanned
+            return self._predict_raw(X, batch_size, check_finite=who if used_as_is else None)
         from fcnet.training import prepare_inputs
 
         X = prepare_inputs(self, X, who)
