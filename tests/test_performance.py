@@ -362,3 +362,20 @@ def test_predict_scans_a_copied_X_once_and_a_used_X_block_by_block(monkeypatch):
     shapes.clear()
     model.predict(X, batch_size=1024)  # used as is: each block just before it is used
     assert shapes == [(1024, 16), (1024, 16), (952, 16)]
+
+
+def test_validation_between_epochs_keeps_the_training_buffers(monkeypatch):
+    seen = []
+    original = _Trainer._step
+
+    def spy(self, *args):
+        result = original(self, *args)
+        seen.append([id(a) for layer in self.model.layers for a in layer._buffers._arrays.values()])
+        return result
+
+    monkeypatch.setattr(_Trainer, "_step", spy)
+    X, y = _data(m=256, n_in=16, n_out=3)
+    model = _model(n_in=16, hidden=32, n_out=3)
+    model.fit(X, y, epochs=3, batch_size=64, validation_split=0.25, rng=0)
+    assert len(seen) == 9 and seen[0]
+    assert all(ids == seen[0] for ids in seen)  # the same arrays in every step of every epoch

@@ -241,7 +241,8 @@ class Sequential:
                 else:
                     _run_blocks_in_threads(layers, result, run_block, n_blocks, rows, threads)
         finally:
-            self.release_caches()
+            if not safe:  # the model's own layers computed: drop what they cached
+                self.release_caches()
         return result
 
     def release_caches(self) -> None:
