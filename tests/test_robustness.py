@@ -828,3 +828,21 @@ def test_predict_and_evaluate_reject_a_bad_batch_size(batch_size):
         model.predict_output(X, batch_size=batch_size)
     with pytest.raises((ValueError, TypeError), match=r"^evaluate: expected batch_size"):
         model.evaluate(X, np.zeros(10, np.int64), batch_size=batch_size)
+
+
+def test_resume_with_validation_data_and_a_split_keeps_the_validation_data(tmp_path):
+    """validation_data takes precedence over validation_split, in a resumed fit too."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    Xv, yv = X[:20] + 0.1, y[:20]
+    path = tmp_path / "run.ckpt"
+
+    def model():
+        return fcnet.Sequential([fcnet.Dense(3, 4, "tanh", rng=0), fcnet.Dense(4, 2, rng=1)])
+
+    settings = dict(validation_data=(Xv, yv), validation_split=0.25, rng=1)
+    model().fit(X, y, epochs=1, checkpoint=path, **settings)
+    history = model().fit(X, y, epochs=2, checkpoint=path, resume=True, **settings)
+    reference = model().fit(X, y, epochs=2, **settings)
+    assert history.history["val_loss"] == reference.history["val_loss"]

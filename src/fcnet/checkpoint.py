@@ -294,12 +294,11 @@ class CheckpointMixin:
             layer = self.model.layers[i]
             if isinstance(getattr(layer, "rng", None), np.random.Generator):
                 layer.rng.bit_generator.state = state
-        self.train_idx = saved["train_idx"]
-        if self.validation_split > 0 and self.val is not None:
+        if self.val_from_split:
             # the held-out rows are those the checkpoint did not train on, whatever rng is given
-            held_out = np.ones(len(self.X), dtype=bool)
-            held_out[self.train_idx] = False
-            self.val = (self.X[held_out], self.Y[held_out])
+            self._hold_out(saved["train_idx"])
+        else:
+            self.train_idx = saved["train_idx"]
         self.start_epoch = saved["epochs_done"]
         return saved["progress"]
 

@@ -363,6 +363,8 @@ class _Trainer(CheckpointMixin):
             raise ValueError("fit: every sample has weight 0; at least one must be > 0.")
         self.X, self.Y, self.weights = X, Y, weights
         self.val: tuple[np.ndarray, np.ndarray] | None = None
+        # validation_data takes precedence over validation_split
+        self.val_from_split = validation_data is None and self.validation_split > 0
         if validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise TypeError("fit: expected validation_data as a pair (X_val, y_val).")
@@ -376,7 +378,7 @@ class _Trainer(CheckpointMixin):
                 )
             self.val = (Xv, loss.prepare_targets(yv, n_out, model.dtype))
             self.train_idx = np.arange(m)
-        elif self.validation_split > 0:
+        elif self.val_from_split:
             stratify = Y if task == "classification" and Y.ndim == 1 else None
             train_idx, val_idx = split_rows(m, self.validation_split, self.rng, labels=stratify)
             if len(train_idx) == 0 or len(val_idx) == 0:
@@ -384,8 +386,7 @@ class _Trainer(CheckpointMixin):
                     f"fit: validation_split={self.validation_split} leaves "
                     f"{len(train_idx)} training and {len(val_idx)} validation rows of {m}."
                 )
-            self.train_idx = train_idx
-            self.val = (X[val_idx], Y[val_idx])
+            self._hold_out(train_idx)
         else:
             self.train_idx = np.arange(m)
         if len(self.train_idx) < self.min_rows:
@@ -405,6 +406,14 @@ class _Trainer(CheckpointMixin):
             self.model.task = self.task
 
     # --- the loop ----------------------------------------------------------------------------
+    def _hold_out(self, train_idx: np.ndarray) -> None:
+        """Train on the rows ``train_idx`` (sorted) and validate on all the others: the
+        validation_split, whether drawn now or restored from a checkpoint."""
+        held_out = np.ones(len(self.X), dtype=bool)
+        held_out[train_idx] = False
+        self.train_idx = train_idx
+        self.val = (self.X[held_out], self.Y[held_out])
+
     def run(self) -> History:
         model = self.model
         saved = self._read_checkpoint()  # checked in full before anything changes
