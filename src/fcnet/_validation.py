@@ -167,12 +167,12 @@ def as_float_matrix(
 
 
 def check_finite_rows(who: str, name: str, rows: np.ndarray, first_row: int = 0) -> None:
-    """Raise if the 2-D float array ``rows`` (rows ``first_row``, ... of the user's ``name``)
-    holds a NaN or inf, naming the first one as ``as_float_matrix`` does."""
+    """Raise if the array ``rows`` (rows ``first_row``, ... of the user's ``name``: 1-D values or
+    2-D rows) holds a NaN or inf, naming the first one by its row (and column)."""
     bad = first_nonfinite(rows)
     if bad is not None:
         kind = "NaN" if np.isnan(rows[bad]) else "inf"
+        where = ", column ".join(str(i) for i in (first_row + bad[0], *bad[1:]))
         raise ValueError(
-            f"{who}: {name} contains {kind} at row {first_row + bad[0]}, column {bad[1]}; "
-            "clean or impute it before training."
+            f"{who}: {name} contains {kind} at row {where}; clean or impute it before training."
         )

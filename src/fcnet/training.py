@@ -30,9 +30,9 @@ import numpy as np
 from fcnet._random import as_generator
 from fcnet._validation import (
     as_float_matrix,
+    check_finite_rows,
     check_number,
     check_positive_int,
-    first_nonfinite,
 )
 from fcnet.backend import blas_threads, blas_threads_for
 from fcnet.checkpoint import CheckpointMixin
@@ -311,17 +311,9 @@ class _Trainer(CheckpointMixin):
             got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
             raise ValueError(f"fit: y has {got} but X has {m}.")
         if y_arr.dtype.kind == "f":
-            bad = first_nonfinite(y_arr)
-            if bad is not None:
-                kind = "NaN" if np.isnan(y_arr[bad]) else "inf"
-                where = ", column ".join(str(i) for i in bad)
-                raise ValueError(
-                    f"fit: y contains {kind} at row {where}; clean or impute it before training."
-                )
-        classes_before = model.classes
-        y_arr = _labels_to_codes(model, y_arr)
-        # The classes (and the task) reach the model only when every check has passed (run).
-        self.classes, model.classes = model.classes, classes_before
+            check_finite_rows("fit", "y", y_arr)
+        # the classes (and the task) reach the model only when every check has passed (run)
+        y_arr, self.classes = _labels_to_codes(model.classes, y_arr)
         n_out = model.n_out
         if n_out is None:
             n_out = model._forward(X[:1], training=False).shape[1]
@@ -707,14 +699,16 @@ def _metric_values(
     return logs
 
 
-def _labels_to_codes(model: Any, y: np.ndarray) -> np.ndarray:
-    """String or boolean labels become classes 0..k-1 (kept in ``model.classes``)."""
-    if model.classes is not None:
-        return encode_with_classes(y, model.classes, "fit")
+def _labels_to_codes(
+    classes: np.ndarray | None, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(codes, classes)``: labels coded by the model's ``classes`` when it has them; else
+    string or boolean labels become 0..k-1 with their classes, and other targets stay as is."""
+    if classes is not None:
+        return encode_with_classes(y, classes, "fit"), classes
     if y.ndim == 1 and (y.dtype.kind in "USb" or y.dtype == object):
-        codes, model.classes = encode_labels(y)
-        return codes
-    return y
+        return encode_labels(y)
+    return y, None
 
 
 def _get_metrics(metrics: Sequence[Any] | None) -> list[Any]:
