@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from fcnet._validation import check_positive_int
+
 xp = np
 
 _SUPPORTED = (np.dtype(np.float32), np.dtype(np.float64))
@@ -82,13 +84,7 @@ def set_num_threads(n: int | None) -> None:
     n : int >= 1 or None
     """
     global _num_threads
-    if n is not None:
-        if isinstance(n, bool) or not isinstance(n, int | np.integer):
-            raise TypeError(f"set_num_threads: expected a positive integer or None, got {n!r}.")
-        if n < 1:
-            raise ValueError(f"set_num_threads: expected a positive integer or None, got {n!r}.")
-        n = int(n)
-    _num_threads = n
+    _num_threads = None if n is None else check_positive_int("set_num_threads", "n", n)
 
 
 def get_num_threads() -> int | None:

@@ -24,6 +24,7 @@ from fcnet._validation import check_number
 from fcnet.activations import Activation
 from fcnet.gradcheck import numerical_gradient, to_float64
 from fcnet.losses import get_loss
+from fcnet.network import sigmoid, softmax_rows
 
 __all__ = ["explain", "worked_example"]
 
@@ -195,11 +196,10 @@ def explain(
     )
     out.append("  " + (one if m == 1 else many))
     if loss_name == "cross_entropy":
-        shifted = np.exp(Y_hat - Y_hat.max(axis=1, keepdims=True))
-        probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+        probabilities = softmax_rows(Y_hat)
         out.append(_assign("softmax(A)", probabilities, batch=True, indent=2) + "   (P)")
     elif loss_name == "binary_cross_entropy":
-        out.append(_assign("sigmoid(A)", 0.5 * (1 + np.tanh(Y_hat / 2)), batch=True, indent=2))
+        out.append(_assign("sigmoid(A)", sigmoid(Y_hat), batch=True, indent=2))
     expansion = _loss_expansion(loss_name, Y_hat, Y)
     if expansion:
         out.append("    = " + expansion)
