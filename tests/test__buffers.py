@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fcnet._buffers import _MAX_VIEWS, Buffers
 
@@ -46,3 +47,16 @@ def test_clear_forgets_arrays_and_views_and_the_view_cache_stays_small():
     for rows in range(1, 3 * _MAX_VIEWS):
         assert buffers.get("Z", rows, 3, F32).shape == (rows, 3)
     assert len(buffers._views) <= _MAX_VIEWS
+
+
+def test_constant_buffers_hold_their_values_after_growth_and_cannot_be_written():
+    buffers = Buffers()
+    assert buffers.ones(3, F32) is buffers.ones(3, F32)
+    for n in (3, 50):
+        np.testing.assert_array_equal(buffers.ones(n, F32), np.ones(n))
+        np.testing.assert_array_equal(buffers.zeros(n, 4, F32), np.zeros((n, 4)))
+        np.testing.assert_array_equal(buffers.arange(n), np.arange(n))
+    assert buffers.arange(5).dtype == np.intp
+    for view in (buffers.ones(4, F32), buffers.zeros(4, 2, F32), buffers.arange(4)):
+        with pytest.raises(ValueError, match="read-only"):
+            view[0] = 5

@@ -8,6 +8,9 @@ either, whether the batch runs along the rows (``Z (m, n)``) or the columns (a t
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 
 _MAX_VIEWS = 64
@@ -18,26 +21,57 @@ class Buffers:
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
-        # the views handed out, by (name, rows, cols): a training step asks for the same ones
-        # every time, and building a view costs more than finding it (about 1 us against 0.1)
-        self._views: dict[tuple[str, int, int], np.ndarray] = {}
+        # the views handed out, by (name, shape): a training step asks for the same ones every
+        # time, and building a view costs more than finding it (about 1 us against 0.1)
+        self._views: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
 
     def get(self, name: str, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
         """A C-contiguous (rows, cols) view of the buffer ``name``; its contents are undefined.
 
         For a fixed ``cols`` this is the first ``rows`` rows of one (max rows, cols) array.
         """
-        key = (name, rows, cols)
+        return self._view(name, (rows, cols), dtype)
+
+    def ones(self, rows: int, dtype: np.dtype) -> np.ndarray:
+        """A (rows,) view of ones: ``ones @ dZ`` sums over the batch faster than ``dZ.sum(0)``."""
+        return self._view("__ones", (rows,), dtype, _fill_ones, read_only=True)
+
+    def zeros(self, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
+        """A read-only (rows, cols) view of zeros: ``np.maximum(Z, zeros)`` runs ~3x faster than
+        ``np.maximum(Z, 0)``, whose scalar operand disables the vectorised loop."""
+        return self._view("__zeros", (rows, cols), dtype, _fill_zeros, read_only=True)
+
+    def arange(self, n: int) -> np.ndarray:
+        """A read-only (n,) view of 0, 1, ..., n - 1 (intp), for index arithmetic without
+        allocating."""
+        return self._view("__arange", (n,), np.dtype(np.intp), _fill_arange, read_only=True)
+
+    def _view(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        fill: Callable[[np.ndarray], None] | None = None,
+        read_only: bool = False,
+    ) -> np.ndarray:
+        """The first ``prod(shape)`` elements of the flat array ``name``, as ``shape``; the array
+        is (re)allocated, and filled by ``fill``, when it is missing, too small or of another
+        dtype."""
+        key = (name, shape)
         view = self._views.get(key)
         if view is not None and view.dtype == dtype:
             return view
         array = self._arrays.get(name)
-        size = rows * cols
+        size = math.prod(shape)
         if array is None or array.size < size or array.dtype != dtype:
             array = np.empty(size, dtype=dtype)
+            if fill is not None:
+                fill(array)
             self._arrays[name] = array
             self._forget_views(name)
-        view = array[:size].reshape(rows, cols)
+        view = array[:size].reshape(shape)
+        if read_only:
+            view.flags.writeable = False
         if len(self._views) >= _MAX_VIEWS:  # many batch sizes: start over rather than grow
             self._views.clear()
         self._views[key] = view
@@ -47,32 +81,6 @@ class Buffers:
         for key in [key for key in self._views if key[0] == name]:
             del self._views[key]
 
-    def ones(self, rows: int, dtype: np.dtype) -> np.ndarray:
-        """A (rows,) view of ones: ``ones @ dZ`` sums over the batch faster than ``dZ.sum(0)``."""
-        array = self._arrays.get("__ones")
-        if array is None or array.shape[1] < rows or array.dtype != dtype:
-            array = np.ones((1, rows), dtype=dtype)
-            self._arrays["__ones"] = array
-        return array[0, :rows]
-
-    def zeros(self, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
-        """A (rows, cols) view of zeros (never written): ``np.maximum(Z, zeros)`` runs ~3x
-        faster than ``np.maximum(Z, 0)``, whose scalar operand disables the vectorised loop."""
-        array = self._arrays.get("__zeros")
-        size = rows * cols
-        if array is None or array.size < size or array.dtype != dtype:
-            array = np.zeros(size, dtype=dtype)
-            self._arrays["__zeros"] = array
-        return array[:size].reshape(rows, cols)
-
-    def arange(self, n: int) -> np.ndarray:
-        """A (n,) view of 0, 1, ..., n - 1 (intp), for index arithmetic without allocating."""
-        array = self._arrays.get("__arange")
-        if array is None or array.size < n:
-            array = np.arange(n, dtype=np.intp)
-            self._arrays["__arange"] = array
-        return array[:n]
-
     def clear(self) -> None:
         """Drop every buffer (after inference, or before a change of dtype)."""
         self._arrays.clear()
@@ -80,3 +88,15 @@ class Buffers:
 
     def __deepcopy__(self, memo: dict) -> Buffers:
         return Buffers()
+
+
+def _fill_ones(array: np.ndarray) -> None:
+    array[...] = 1
+
+
+def _fill_zeros(array: np.ndarray) -> None:
+    array[...] = 0
+
+
+def _fill_arange(array: np.ndarray) -> None:
+    array[...] = np.arange(array.size, dtype=array.dtype)
