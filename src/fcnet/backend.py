@@ -109,6 +109,7 @@ BLAS_SPIN_S = 0.25
 
 _threaded_blocks = 0  # blas_threads blocks open with a threaded BLAS
 _threaded_until = 0.0  # time.monotonic() before which the BLAS's workers may still spin
+_threaded_lock = threading.Lock()  # fit and predict may run in several threads at once
 
 
 @contextmanager
@@ -121,7 +122,8 @@ def blas_threads(n: int | None) -> Iterator[None]:
     global _threaded_blocks, _threaded_until
     threaded = n is None or n > 1
     if threaded:
-        _threaded_blocks += 1
+        with _threaded_lock:
+            _threaded_blocks += 1
     try:
         controller = _controller() if n is not None else None
         if controller is None:
@@ -131,8 +133,9 @@ def blas_threads(n: int | None) -> Iterator[None]:
                 yield
     finally:
         if threaded:
-            _threaded_blocks -= 1
-            _threaded_until = time.monotonic() + BLAS_SPIN_S
+            with _threaded_lock:
+                _threaded_blocks -= 1
+                _threaded_until = time.monotonic() + BLAS_SPIN_S
 
 
 def blas_idle() -> bool:
