@@ -227,10 +227,13 @@ _helpers: list[_Helper] = []
 _helpers_lock = threading.Lock()
 
 
-def _forget_helpers() -> None:  # in a forked child the helper threads do not exist
-    global _helpers, _helpers_lock
+def _forget_helpers() -> None:
+    """In a forked child: the helper threads do not exist, and a lock held by another of the
+    parent's threads would stay held."""
+    global _helpers, _helpers_lock, _threaded_lock
     _helpers = []
     _helpers_lock = threading.Lock()
+    _threaded_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
