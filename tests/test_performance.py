@@ -213,9 +213,10 @@ def _blas_threads() -> list[int]:
     ]
 
 
-def test_fit_chooses_one_thread_for_small_products_and_restores_the_limits(monkeypatch):
-    before = _blas_threads()
-    inside = []
+@pytest.fixture
+def threads_in_steps(monkeypatch) -> list:
+    """The BLAS thread counts seen inside each training step of ``fit``."""
+    inside: list = []
     original = _Trainer._step
 
     def spy(self, *args):
@@ -223,23 +224,20 @@ def test_fit_chooses_one_thread_for_small_products_and_restores_the_limits(monke
         return original(self, *args)
 
     monkeypatch.setattr(_Trainer, "_step", spy)
+    return inside
+
+
+def test_fit_chooses_one_thread_for_small_products_and_restores_the_limits(threads_in_steps):
+    before = _blas_threads()
     X, y = _data(m=64, n_in=16, n_out=3)
     model = _model(n_in=16, hidden=32, n_out=3)
     model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=1, batch_size=32)
-    assert all(set(counts) == {1} for counts in inside)
+    assert threads_in_steps and all(set(counts) == {1} for counts in threads_in_steps)
     assert _blas_threads() == before
 
 
-def test_set_num_threads_overrides_the_choice_and_is_restored(monkeypatch):
+def test_set_num_threads_overrides_the_choice_and_is_restored(threads_in_steps):
     before = _blas_threads()
-    inside = []
-    original = _Trainer._step
-
-    def spy(self, *args):
-        inside.append(_blas_threads())
-        return original(self, *args)
-
-    monkeypatch.setattr(_Trainer, "_step", spy)
     X, y = _data(m=64, n_in=16, n_out=3)
     try:
         fcnet.set_num_threads(2)
@@ -248,7 +246,7 @@ def test_set_num_threads_overrides_the_choice_and_is_restored(monkeypatch):
     finally:
         fcnet.set_num_threads(None)
     assert fcnet.get_num_threads() is None
-    assert all(set(counts) == {2} for counts in inside)
+    assert threads_in_steps and all(set(counts) == {2} for counts in threads_in_steps)
     assert _blas_threads() == before
     with pytest.raises(ValueError, match="set_num_threads"):
         fcnet.set_num_threads(0)
