@@ -133,6 +133,16 @@ def test_gradcheck_default_network(capsys):
     assert "PASSED" in out
 
 
+@pytest.mark.parametrize(
+    ("flag", "canonical"),
+    [("Softmax-Cross-Entropy", "cross_entropy"), ("BCE", "binary_cross_entropy"), ("mse", "mse")],
+)
+def test_gradcheck_takes_any_spelling_of_a_loss(flag, canonical, capsys):
+    assert main(["gradcheck", "--loss", flag, "--samples", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"loss {canonical}," in out and "PASSED" in out
+
+
 @fcnet.register_layer
 class WrongGradientDense(fcnet.Dense):
     """A Dense whose backward reports twice the true dW: the checker must catch it."""

@@ -32,8 +32,6 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a tool killed by SIG
 _CLASSIFICATION_METRICS = ["accuracy", "precision", "recall", "f1"]
 _REGRESSION_METRICS = ["mae", "rmse", "r2"]
 _RELU_LIKE = {"relu", "leaky_relu", "elu", "gelu"}
-_CLASSIFICATION_LOSSES = {"cross_entropy", "binary_cross_entropy"}
-_LOSS_ALIASES = {"softmax_cross_entropy": "cross_entropy", "bce": "binary_cross_entropy"}
 
 
 class UsageError(ValueError):
@@ -328,18 +326,42 @@ def _check_name(flag: str, value: str, names: dict[str, Any]) -> str:
     return key
 
 
+def _loss_name(value: str) -> str:
+    """The loss named by a --loss flag, under its canonical name (an alias such as bce is
+    resolved by the loss registry)."""
+    from fcnet.losses import LOSSES
+
+    return LOSSES[_check_name("--loss", value, LOSSES)].name
+
+
+def _loss_task(loss: str) -> str:
+    """The task of a loss name: "classification", "binary" or "regression"."""
+    from fcnet.losses import get_loss
+
+    return getattr(get_loss(loss), "task", "regression")
+
+
+def _for_labels(loss: str) -> bool:
+    """Whether a loss trains on class labels (softmax or binary cross-entropy)."""
+    return _loss_task(loss) != "regression"
+
+
+def _loss_for_task(task: str | None) -> str:
+    return {"classification": "cross_entropy", "binary": "binary_cross_entropy"}.get(
+        task or "", "mse"
+    )
+
+
 # --- train ---------------------------------------------------------------------------------------
 def _train(args: argparse.Namespace) -> int:
     from fcnet.activations import ACTIVATIONS
     from fcnet.data import encode_with_classes, split_rows
-    from fcnet.losses import LOSSES
     from fcnet.optimizers import OPTIMIZERS
 
     hidden = _int_list("--hidden", args.hidden, allow_empty=True)
     activation = _check_name("--activation", args.activation, ACTIVATIONS)
     optimizer = _check_name("--optimizer", args.optimizer, OPTIMIZERS)
-    loss = None if args.loss == "auto" else _check_name("--loss", args.loss, LOSSES)
-    loss = _LOSS_ALIASES.get(loss, loss)
+    loss = None if args.loss == "auto" else _loss_name(args.loss)
     _check_positive("--lr", args.lr)
     _check_positive("--epochs", args.epochs)
     _check_positive("--batch-size", args.batch_size)
@@ -366,7 +388,7 @@ def _train(args: argparse.Namespace) -> int:
     task = _resolve_task(args.task, y, loss)
     if loss is None:
         loss = "cross_entropy" if task == "classification" else "mse"
-    if (task == "classification") != (loss in _CLASSIFICATION_LOSSES):
+    if (task == "classification") != _for_labels(loss):
         raise UsageError(f"--loss {loss} does not fit the task ({task}); change --loss or --task.")
 
     classes = codes = None
@@ -403,9 +425,6 @@ def _train(args: argparse.Namespace) -> int:
 
     model = _build_model(X.shape[1], hidden, n_out, activation, args.dropout, rng)
     model.preprocessing = scaler
-    model.task = {"cross_entropy": "classification", "binary_cross_entropy": "binary"}.get(
-        loss, "regression"
-    )
     metrics = ["accuracy"] if task == "classification" else ["mae"]
     name = "the bundled digits" if args.data is None else f"'{args.data}'"
     show.line(
@@ -528,7 +547,7 @@ def _resolve_task(requested: str, y: np.ndarray, loss: str | None) -> str:
     if requested != "auto":
         return requested
     if loss is not None:
-        return "classification" if loss in _CLASSIFICATION_LOSSES else "regression"
+        return "classification" if _for_labels(loss) else "regression"
     from fcnet.data import infer_task
 
     task = infer_task(y)
@@ -700,13 +719,11 @@ def _gradcheck(args: argparse.Namespace) -> int:
     n_in, n_out = model.n_in, model.n_out
     if n_in is None or n_out is None:
         raise UsageError("gradcheck: the model does not declare its input and output widths.")
-    loss = args.loss or {"classification": "cross_entropy", "binary": "binary_cross_entropy"}.get(
-        model.task or "", "mse"
-    )
+    loss = _loss_name(args.loss) if args.loss else _loss_for_task(model.task)
     X = rng.normal(size=(args.samples, n_in))
-    if loss in ("cross_entropy", "softmax_cross_entropy"):
+    if _loss_task(loss) == "classification":
         y: np.ndarray = rng.integers(0, n_out, size=args.samples)
-    elif loss in ("binary_cross_entropy", "bce"):
+    elif _loss_task(loss) == "binary":
         y = rng.integers(0, 2, size=(args.samples, n_out)).astype(np.float64)
     else:
         y = rng.normal(size=(args.samples, n_out))
@@ -731,8 +748,8 @@ def _explain(args: argparse.Namespace) -> int:
         if sample is None or args.target is None:
             raise UsageError("--model needs --sample X1,X2,... and --target (value(s) or class).")
         if model.task in ("classification", "binary") and loss is None:
-            loss = "cross_entropy" if model.task == "classification" else "binary_cross_entropy"
-        if loss in ("cross_entropy", "softmax_cross_entropy"):
+            loss = _loss_for_task(model.task)
+        if loss is not None and _loss_task(loss) == "classification":
             y: Any = [_class_label(args.target, model)]
         else:
             y = [_float_list("--target", args.target)]
