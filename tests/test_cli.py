@@ -258,6 +258,17 @@ def test_predict_a_file_without_labels(species_csv, tmp_path, capsys):
     assert [r[0] for r in rows] == model.predict(X[:10].astype(np.float32)).tolist()
 
 
+def test_predict_never_takes_npz_labels_for_a_missing_feature(species_csv, tmp_path, capsys):
+    model_path = tmp_path / "m.safetensors"  # a model of 4 features
+    assert main(["train", str(species_csv), *FAST, "--quiet", "--out", str(model_path)]) == 0
+    X, codes = _blobs()
+    data = tmp_path / "three.npz"
+    np.savez(data, X=X[:10, :3].astype(np.float32), y=codes[:10])
+    capsys.readouterr()
+    assert main(["predict", str(model_path), str(data)]) == 2
+    assert "has 3 feature columns, the model expects 4" in capsys.readouterr().err
+
+
 def test_quiet_prints_only_the_final_line(species_csv, tmp_path, capsys):
     assert main(["train", str(species_csv), *FAST, "--quiet", "--out", str(tmp_path / "m")]) == 0
     captured = capsys.readouterr()

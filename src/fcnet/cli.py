@@ -670,7 +670,8 @@ def _load_features(path: str, target: str | None, model: Any) -> np.ndarray:
 
     Without ``--target`` a CSV or Parquet file may or may not hold a label column. The loaders
     take the last column as the target; when the remaining columns are one fewer than the model
-    needs, that last column was a feature and is put back.
+    needs, that last column was a feature and is put back. (NPZ and IDX files store their labels
+    apart, so their labels are never a feature.)
     """
     from fcnet import data
 
@@ -680,12 +681,10 @@ def _load_features(path: str, target: str | None, model: Any) -> np.ndarray:
     y = dataset.y
     if (
         target is None
+        and dataset.target_is_column
         and n_in is not None
         and X.shape[1] + 1 == n_in
         and y is not None
-        and y.ndim == 1
-        and dataset.target_name is not None
-        and dataset.feature_names
         and y.dtype.kind in "biuf"
     ):
         X = np.ascontiguousarray(np.column_stack([X, y.astype(np.float32)]))

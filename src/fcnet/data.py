@@ -98,12 +98,16 @@ class Dataset:
         One name per column of ``X``.
     target_name : str or None
         The name of the target column, or None without targets.
+    target_is_column : bool
+        True when ``y`` is one of the file's columns (CSV, Parquet), False when the file stores
+        its labels apart from the features (NPZ, IDX).
     """
 
     X: np.ndarray
     y: np.ndarray | None
     feature_names: list[str]
     target_name: str | None = None
+    target_is_column: bool = False
 
     def __post_init__(self) -> None:
         from fcnet._validation import as_float_matrix
@@ -483,7 +487,7 @@ def _read_csv(
     X64 = np.frombuffer(values, dtype=np.float64).reshape(m, n - 1)
     X = _float32_features(who, where, X64, feature_names, lambda i: f"line {lines[i]}")
     y = _csv_target(who, where, texts, lines, names[t])
-    return Dataset(X, y, feature_names, names[t])
+    return Dataset(X, y, feature_names, names[t], target_is_column=True)
 
 
 # --- Parquet ------------------------------------------------------------------------------------
@@ -586,7 +590,7 @@ def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Da
             )
     else:
         y = np.array([str(value) for value in series.tolist()])
-    return Dataset(X, y, feature_names, names[t])
+    return Dataset(X, y, feature_names, names[t], target_is_column=True)
 
 
 # --- NPZ ----------------------------------------------------------------------------------------
