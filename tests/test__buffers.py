@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from fcnet._buffers import _MAX_VIEWS, Buffers
 
@@ -49,7 +48,7 @@ def test_clear_forgets_arrays_and_views_and_the_view_cache_stays_small():
     assert len(buffers._views) <= _MAX_VIEWS
 
 
-def test_constant_buffers_hold_their_values_after_growth_and_cannot_be_written():
+def test_constant_buffers_hold_their_values_after_growth():
     buffers = Buffers()
     assert buffers.ones(3, F32) is buffers.ones(3, F32)
     for n in (3, 50):
@@ -57,6 +56,3 @@ def test_constant_buffers_hold_their_values_after_growth_and_cannot_be_written()
         np.testing.assert_array_equal(buffers.zeros(n, 4, F32), np.zeros((n, 4)))
         np.testing.assert_array_equal(buffers.arange(n), np.arange(n))
     assert buffers.arange(5).dtype == np.intp
-    for view in (buffers.ones(4, F32), buffers.zeros(4, 2, F32), buffers.arange(4)):
-        with pytest.raises(ValueError, match="read-only"):
-            view[0] = 5

@@ -34,17 +34,16 @@ class Buffers:
 
     def ones(self, rows: int, dtype: np.dtype) -> np.ndarray:
         """A (rows,) view of ones: ``ones @ dZ`` sums over the batch faster than ``dZ.sum(0)``."""
-        return self._view("__ones", (rows,), dtype, _fill_ones, read_only=True)
+        return self._view("__ones", (rows,), dtype, _fill_ones)
 
     def zeros(self, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
-        """A read-only (rows, cols) view of zeros: ``np.maximum(Z, zeros)`` runs ~3x faster than
-        ``np.maximum(Z, 0)``, whose scalar operand disables the vectorised loop."""
-        return self._view("__zeros", (rows, cols), dtype, _fill_zeros, read_only=True)
+        """A (rows, cols) view of zeros (never written): ``np.maximum(Z, zeros)`` runs ~3x
+        faster than ``np.maximum(Z, 0)``, whose scalar operand disables the vectorised loop."""
+        return self._view("__zeros", (rows, cols), dtype, _fill_zeros)
 
     def arange(self, n: int) -> np.ndarray:
-        """A read-only (n,) view of 0, 1, ..., n - 1 (intp), for index arithmetic without
-        allocating."""
-        return self._view("__arange", (n,), np.dtype(np.intp), _fill_arange, read_only=True)
+        """A (n,) view of 0, 1, ..., n - 1 (intp), for index arithmetic without allocating."""
+        return self._view("__arange", (n,), np.dtype(np.intp), _fill_arange)
 
     def _view(
         self,
@@ -52,7 +51,6 @@ class Buffers:
         shape: tuple[int, ...],
         dtype: np.dtype,
         fill: Callable[[np.ndarray], None] | None = None,
-        read_only: bool = False,
     ) -> np.ndarray:
         """The first ``prod(shape)`` elements of the flat array ``name``, as ``shape``; the array
         is (re)allocated, and filled by ``fill``, when it is missing, too small or of another
@@ -70,8 +68,6 @@ class Buffers:
             self._arrays[name] = array
             self._forget_views(name)
         view = array[:size].reshape(shape)
-        if read_only:
-            view.flags.writeable = False
         if len(self._views) >= _MAX_VIEWS:  # many batch sizes: start over rather than grow
             self._views.clear()
         self._views[key] = view
