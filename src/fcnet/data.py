@@ -33,6 +33,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from fcnet._validation import first_nonfinite
+
 __all__ = [
     "DataError",
     "Dataset",
@@ -61,7 +63,6 @@ SUPPORTED_SUFFIXES = (
 )
 MAX_CLASSES = 50
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Deflate cannot expand data more than about 1032-fold; a header claiming more than this many
 # bytes per byte of compressed file is corrupt (or a decompression bomb) and is refused unread.
 _MAX_DEFLATE_RATIO = 1100
@@ -231,25 +232,27 @@ def _numeric_target(values: np.ndarray) -> np.ndarray:
 def _float32_features(
     who: str, where: str, X: np.ndarray, names: list[str], row_label: Any
 ) -> np.ndarray:
-    """Check a float64 feature matrix (finite, within float32) and return it as float32.
+    """Check a numeric feature matrix (finite, within float32) and return it as float32.
 
-    ``row_label(i)`` turns a row index into words for the message ("line 7" or "row 6").
+    ``row_label(i)`` turns a row index into words for the message ("line 7" or "row 6"). One
+    scan of the float32 copy finds both problems (the cast keeps NaN and inf and turns values
+    beyond float32's range into inf); only then is the original looked at, so that a NaN or inf
+    is reported before an out-of-range value.
     """
-    finite = np.isfinite(X)
-    if not finite.all():
-        i, j = (int(k) for k in np.argwhere(~finite)[0])
-        raise DataError(
-            f"{who}: {where} {row_label(i)}, column {names[j]!r}: expected a finite number, "
-            f"got {X[i, j].item()!r}."
-        )
-    too_big = np.abs(X) > _FLOAT32_MAX
-    if too_big.any():
-        i, j = (int(k) for k in np.argwhere(too_big)[0])
-        raise DataError(
-            f"{who}: {where} {row_label(i)}, column {names[j]!r}: expected a number within "
-            f"float32 range (about +-3.4e38), got {X[i, j].item()!r}."
-        )
-    return np.ascontiguousarray(X, dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+    if X.dtype.kind != "f":
+        return X32  # integers and booleans are finite and within range
+    bad = first_nonfinite(X32)
+    if bad is None:
+        return X32
+    nonfinite = first_nonfinite(X)
+    i, j = bad if nonfinite is None else nonfinite
+    expected = "a number within float32 range (about +-3.4e38)"
+    raise DataError(
+        f"{who}: {where} {row_label(i)}, column {names[j]!r}: expected "
+        f"{expected if nonfinite is None else 'a finite number'}, got {X[i, j].item()!r}."
+    )
 
 
 def _as_features(who: str, where: str, X: np.ndarray, name: str = "X") -> np.ndarray:
@@ -268,11 +271,7 @@ def _as_features(who: str, where: str, X: np.ndarray, name: str = "X") -> np.nda
         )
     X = X.reshape(X.shape[0], -1)
     names = [f"x{j}" for j in range(X.shape[1])]
-    if X.dtype.kind == "f" and X.dtype.itemsize <= 4:
-        X64 = X  # float16/float32 fit in float32; only finiteness needs checking
-    else:
-        X64 = X.astype(np.float64)
-    return _float32_features(who, where, np.asarray(X64), names, lambda i: f"row {i}")
+    return _float32_features(who, where, X, names, lambda i: f"row {i}")
 
 
 # --- bundled digits -----------------------------------------------------------------------------
