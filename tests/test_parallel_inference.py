@@ -109,7 +109,10 @@ def test_parallel_predict_keeps_no_caches_and_writes_nothing(threads):
 def test_batchnorm_infer_equals_forward_in_inference_mode():
     bn = _model().layers[1]
     X = np.random.default_rng(2).standard_normal((300, 32)).astype(np.float32)
-    np.testing.assert_array_equal(bn.infer(X), bn.forward(X, training=False))
+    got = bn.infer(X).copy()  # forward writes the same buffer
+    np.testing.assert_array_equal(got, bn.forward(X, training=False))
+    fresh = fcnet.BatchNorm(32)
+    assert not np.array_equal(got, fresh.infer(X))  # the running statistics were used
 
 
 @pytest.mark.parametrize(
@@ -231,9 +234,12 @@ def test_inference_stays_in_one_thread_while_the_blas_workers_may_spin(threads, 
 
 
 def test_validation_inside_fit_stays_in_one_thread(threads, spied_jobs):
-    X = _X(3000)
+    X = _X(6000)  # 3,000 validation rows: 3 blocks, enough for helpers
     y = np.random.default_rng(3).integers(0, 5, len(X))
     threads(2)
     model = _model()
     model.fit(X, y, epochs=1, batch_size=512, validation_split=0.5, rng=0)
     assert spied_jobs == []
+    backend._threaded_until = 0.0
+    model.evaluate(X[:3000], y[:3000], batch_size=1024)  # the same rows outside fit: helpers
+    assert len(spied_jobs) == 1

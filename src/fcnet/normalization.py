@@ -128,9 +128,10 @@ class BatchNorm:
         Xhat = self._buffers.get("Xhat", m, n, self.dtype)
         A = self._buffers.get("A", m, n, self.dtype)
         if training:
-            if m < 2:
+            if m < self.min_training_rows:
                 raise ValueError(
-                    f"BatchNorm: expected at least 2 rows in training mode, got {m}; "
+                    f"BatchNorm: expected at least {self.min_training_rows} rows in training "
+                    f"mode, got {m}; "
                     "use a larger batch_size."
                 )
             ones = self._buffers.ones(m, self.dtype)
@@ -168,11 +169,10 @@ class BatchNorm:
         np.add(self.running_var, self.eps, out=inv_std)
         np.sqrt(inv_std, out=inv_std)
         np.reciprocal(inv_std, out=inv_std)
-        Xhat = self._buffers.get("Xhat", m, n, self.dtype)
-        np.subtract(X, self.running_mean, out=Xhat)
-        Xhat *= inv_std
-        A = self._buffers.get("A", m, n, self.dtype)
-        np.multiply(Xhat, self.gamma, out=A)
+        A = self._buffers.get("A", m, n, self.dtype)  # Xhat first, in the same operations
+        np.subtract(X, self.running_mean, out=A)
+        A *= inv_std
+        A *= self.gamma
         A += self.beta
         return A
 
