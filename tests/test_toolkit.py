@@ -11,7 +11,7 @@ import pytest
 
 import fcnet
 from fcnet.callbacks import CSVLogger, EarlyStopping, LambdaCallback
-from fcnet.optimizers import SGD, AdamW
+from fcnet.optimizers import SGD, Adam, AdamW
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -252,7 +252,11 @@ def test_zero_weight_rows_are_the_same_as_leaving_them_out():
     np.testing.assert_allclose(weighted_loss, half_loss, rtol=1e-12)
 
 
-def test_a_mini_batch_with_only_zero_weights_contributes_nothing():
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [lambda: SGD(lr=0.3), lambda: SGD(lr=0.3, momentum=0.9), lambda: Adam(lr=0.01)],
+)
+def test_a_mini_batch_with_only_zero_weights_contributes_nothing(make_optimizer):
     X, y = _classes(24, seed=10)
     w = np.r_[np.zeros(12), np.ones(12)]  # with batch_size 6 the first two batches weigh 0
 
@@ -262,7 +266,7 @@ def test_a_mini_batch_with_only_zero_weights_contributes_nothing():
             X,
             y,
             loss="cross_entropy",
-            optimizer=SGD(lr=0.3),
+            optimizer=make_optimizer(),
             epochs=2,
             batch_size=6,
             shuffle=False,

@@ -568,6 +568,10 @@ class _Trainer(CheckpointMixin):
             value += model.penalty()
         if not np.isfinite(value):
             self._diverged(epoch, step, "the loss", value)
+        if wb is not None and not wb.any():
+            # a mini-batch of zero-weight rows contributes nothing, as if its rows were left out:
+            # no update, and no optimizer step (momentum, Adam's moments and t stay as they are)
+            return value, out
         model._backward(loss.backward(), need_dX=False)
         if self.trainable["refresh"]:
             _refresh_grads(self.trainable)
