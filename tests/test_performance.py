@@ -82,10 +82,14 @@ def _state_arrays(trainer) -> list[tuple[str, np.ndarray]]:
 
 
 @pytest.mark.parametrize("make_optimizer", OPTIMIZERS)
-def test_training_step_allocates_nothing_after_the_first(captured_step, make_optimizer):
+@pytest.mark.parametrize("penalty", [{}, {"l1": 1e-4, "l2": 1e-3}])
+def test_training_step_allocates_nothing_after_the_first(captured_step, make_optimizer, penalty):
     # batch 256 x width 256 in float32: any array of the batch's shape would be 256 KB
     X, y = _data()
     model = _model()
+    for layer in model.layers:  # l1 sign(W) + 2 l2 W, a W-sized term, in dW
+        for key, value in penalty.items():
+            setattr(layer, key, value)
     model.fit(X, y, loss="cross_entropy", optimizer=make_optimizer(), epochs=1, batch_size=256)
     trainer, args = captured_step["trainer"], captured_step["args"]
     step = captured_step["step"]  # the real step, without the fixture's bookkeeping

@@ -164,10 +164,15 @@ class Dense:
         )
         np.matmul(self.X.T, dZ, out=self.dW)
         np.matmul(self._buffers.ones(m, self.dtype), dZ, out=self.db)
-        if self.l1:
-            self.dW += self.l1 * np.sign(self.W)
-        if self.l2:
-            self.dW += (2.0 * self.l2) * self.W
+        if self.l1 or self.l2:
+            term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
+            if self.l1:
+                np.sign(self.W, out=term)
+                term *= self.l1
+                self.dW += term
+            if self.l2:
+                np.multiply(self.W, 2.0 * self.l2, out=term)
+                self.dW += term
         if not need_dX:
             return None
         return np.matmul(dZ, self.W.T, out=self._buffers.get("dX", m, self.n_in, self.dtype))
@@ -176,7 +181,8 @@ class Dense:
         """The regularization term l1 sum|W| + l2 sum W^2 (0 when both are 0)."""
         total = 0.0
         if self.l1:
-            total += self.l1 * float(np.abs(self.W).sum())
+            term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
+            total += self.l1 * float(np.abs(self.W, out=term).sum())
         if self.l2:
             total += self.l2 * float(np.vdot(self.W, self.W))
         return total
