@@ -381,3 +381,46 @@ def test_validation_between_epochs_keeps_the_training_buffers(monkeypatch):
     model.fit(X, y, epochs=3, batch_size=64, validation_split=0.25, rng=0)
     assert len(seen) == 9 and seen[0]
     assert all(ids == seen[0] for ids in seen)  # the same arrays in every step of every epoch
+
+
+_ROWS = 16_384  # any (m,) float32 array is 64 KB, any (m, k) one 512 KB
+
+
+@pytest.mark.parametrize(
+    ("loss", "targets", "weighted"),
+    [
+        ("cross_entropy", "labels", False),
+        ("cross_entropy", "labels", True),
+        ("cross_entropy", "probabilities", False),
+        ("mse", "values", False),
+        ("mae", "values", True),
+        ("huber", "values", False),
+        ("binary_cross_entropy", "bits", False),
+    ],
+)
+def test_every_loss_computes_a_step_without_allocating(captured_step, loss, targets, weighted):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((_ROWS, 16)).astype(np.float32)
+    y = {
+        "labels": rng.integers(0, 8, _ROWS),
+        "probabilities": rng.dirichlet(np.ones(8), _ROWS),
+        "values": rng.standard_normal((_ROWS, 8)),
+        "bits": rng.integers(0, 2, (_ROWS, 8)).astype(np.float64),
+    }[targets]
+    weights = rng.uniform(0.5, 1.5, _ROWS) if weighted else None
+    model = fcnet.Sequential([fcnet.Dense(16, 32, "relu", rng=0), fcnet.Dense(32, 8, rng=1)])
+    model.fit(X, y, loss=loss, epochs=1, batch_size=_ROWS, sample_weight=weights)
+    trainer, args = captured_step["trainer"], captured_step["args"]
+    step = captured_step["step"]
+    step(trainer, *args)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for _ in range(3):
+            step(trainer, *args)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # below the smallest array of the batch's size, above NumPy's 32 KB iterator scratch
+    assert peak - start < 48_000, f"a {loss} step allocated {peak - start} bytes at once"

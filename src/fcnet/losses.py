@@ -82,9 +82,19 @@ class Loss:
         if total == 0.0:  # a mini-batch of zero-weight rows in fit: it contributes nothing
             self._dY[...] = 0
             return 0.0
-        scale = sample_weight / total  # w_i / sum w
-        self._dY *= scale.astype(self._dY.dtype, copy=False)[:, None]
-        return float(np.dot(per_sample.astype(np.float64, copy=False), scale))
+        scale = self._buffers.get("scale", 1, m, np.dtype(np.float64))[0]
+        np.divide(sample_weight, total, out=scale)  # w_i / sum w
+        if self._dY.dtype == scale.dtype:
+            self._dY *= scale[:, None]
+        else:
+            scale_in_dtype = self._buffers.get("scale_dY", 1, m, self._dY.dtype)[0]
+            np.copyto(scale_in_dtype, scale)
+            self._dY *= scale_in_dtype[:, None]
+        if per_sample.dtype != scale.dtype:
+            as64 = self._buffers.get("per_sample64", 1, m, scale.dtype)[0]
+            np.copyto(as64, per_sample)
+            per_sample = as64
+        return float(np.dot(per_sample, scale))
 
     def backward(self) -> np.ndarray:
         """dL/dY_hat of the last ``forward``, shape of Y_hat, including 1/m (or w_i / sum w)."""
@@ -123,8 +133,15 @@ class Loss:
             )
         return Y_hat
 
-    def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
-        return self._buffers.get(name, like.shape[0], like.shape[1], like.dtype)
+    def _buffer(self, name: str, like: np.ndarray, dtype: Any = None) -> np.ndarray:
+        """A scratch (m, k) array shaped like ``like`` (in ``like``'s dtype unless given)."""
+        return self._buffers.get(
+            name, like.shape[0], like.shape[1], like.dtype if dtype is None else np.dtype(dtype)
+        )
+
+    def _row_sums(self, A: np.ndarray) -> np.ndarray:
+        """Sum over the outputs of each row of A (m, k), into a scratch (m,) array."""
+        return np.add.reduce(A, axis=1, out=self._buffers.get("per_sample", 1, len(A), A.dtype)[0])
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -142,7 +159,9 @@ class MSE(Loss):
         residual = np.subtract(Y_hat, Y, out=self._buffer("dY", Y_hat))  # R = Y_hat - Y
         squares = np.multiply(residual, residual, out=self._buffer("tmp", Y_hat))
         self._dY = residual  # dL_i/dY_hat = R
-        return 0.5 * squares.sum(axis=1)
+        per_sample = self._row_sums(squares)
+        per_sample *= 0.5
+        return per_sample
 
 
 class MAE(Loss):
@@ -155,9 +174,8 @@ class MAE(Loss):
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         residual = np.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
-        per_sample = np.abs(residual).sum(axis=1)
         self._dY = np.sign(residual, out=self._buffer("dY", Y_hat))
-        return per_sample
+        return self._row_sums(np.abs(residual, out=residual))
 
 
 class Huber(Loss):
@@ -175,10 +193,16 @@ class Huber(Loss):
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         d = self.delta
         residual = np.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
-        size = np.abs(residual)
-        per_entry = np.where(size <= d, 0.5 * residual * residual, d * (size - 0.5 * d))
+        size = np.abs(residual, out=self._buffer("size", Y_hat))
+        # per entry: r^2 / 2 where |r| <= delta, else delta (|r| - delta / 2)
+        per_entry = np.subtract(size, 0.5 * d, out=self._buffer("per_entry", Y_hat))
+        per_entry *= d
+        quadratic = np.multiply(residual, 0.5, out=self._buffer("quadratic", Y_hat))
+        quadratic *= residual
+        inside = np.less_equal(size, d, out=self._buffer("inside", Y_hat, np.bool_))
+        np.copyto(per_entry, quadratic, where=inside)
         self._dY = np.clip(residual, -d, d, out=self._buffer("dY", Y_hat))
-        return per_entry.sum(axis=1)
+        return self._row_sums(per_entry)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "delta": self.delta}
@@ -226,7 +250,11 @@ class SoftmaxCrossEntropy(Loss):
             p_label -= 1.0
             np.put(P, at_label, p_label, mode="clip")  # P - Y
         else:
-            per_sample = lse[0] * Y.sum(axis=1) - np.einsum("ji,ji->i", Y.T, S)
+            # -sum_j y_ij log p_ij = log sum e^s * sum_j y_ij - sum_j y_ij s_ij
+            per_sample = self._row_sums(Y)
+            per_sample *= lse[0]
+            dot = self._buffers.get("y_dot_s", 1, m, Z.dtype)[0]
+            per_sample -= np.einsum("ji,ji->i", Y.T, S, out=dot)
             P -= Y.T
         self._dY = P.T
         return per_sample
@@ -263,14 +291,22 @@ class BinaryCrossEntropy(Loss):
         np.abs(Z, out=tmp)
         np.negative(tmp, out=tmp)
         np.exp(tmp, out=tmp)  # e^-|z|
-        per_entry = np.log1p(tmp) + np.maximum(Z, 0) - Z * Y
+        # per entry: log(1 + e^-|z|) + max(z, 0) - z y
+        per_entry = np.log1p(tmp, out=self._buffer("per_entry", Z))
+        term = np.maximum(Z, self._buffers.zeros(*Z.shape, Z.dtype), out=self._buffer("term", Z))
+        per_entry += term
+        np.multiply(Z, Y, out=term)
+        per_entry -= term
         dY = self._buffer("dY", Z)
         # sigmoid(z) from e = e^-|z|: 1 / (1 + e) for z >= 0, e / (1 + e) for z < 0
         np.add(tmp, 1, out=dY)
-        np.divide(np.where(Z >= 0, 1, tmp), dY, out=dY)
+        nonneg = np.greater_equal(Z, 0, out=self._buffer("nonneg", Z, np.bool_))
+        np.copyto(term, tmp)
+        np.copyto(term, 1, where=nonneg)
+        np.divide(term, dY, out=dY)
         dY -= Y
         self._dY = dY
-        return per_entry.sum(axis=1)
+        return self._row_sums(per_entry)
 
     def prepare_targets(self, Y: Any, n_out: int, dtype: np.dtype) -> np.ndarray:
         who = type(self).__name__
