@@ -141,8 +141,6 @@ def test_sigkill_while_checkpoints_are_written_leaves_a_loadable_checkpoint(tmp_
 
 
 def test_the_cli_exits_130_naming_the_checkpoint(tmp_path):
-    pytest.importorskip("fcnet.cli")
-    pytest.importorskip("fcnet.data")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 8))
     y = (X[:, 0] > 0).astype(int)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._validation import check_number
+from fcnet._validation import check_nonnegative_int, check_number
 
 
 class EarlyStopping:
@@ -52,10 +52,7 @@ class EarlyStopping:
             )
         if mode not in ("min", "max", "auto"):
             raise ValueError(f"EarlyStopping: expected mode 'min', 'max' or 'auto', got {mode!r}.")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(
-                f"EarlyStopping: expected patience to be an integer >= 0, got {patience!r}."
-            )
+        patience = check_nonnegative_int("EarlyStopping", "patience", patience)
         self.monitor = monitor
         if mode == "auto":
             greater = any(k in monitor for k in ("accuracy", "precision", "recall", "f1", "r2"))
