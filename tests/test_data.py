@@ -656,3 +656,34 @@ def test_encode_with_classes_maps_into_given_classes_and_names_strangers():
     np.testing.assert_array_equal(codes, [1, 0, 1])
     with pytest.raises(ValueError, match=r"predict: label 'eel' at row 1 is not one of"):
         encode_with_classes(["cat", "eel"], np.array(["cat", "dog"]), "predict")
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes", "expected"),
+    [
+        ([3, 1, 3, 2], [3, 1, 2], [0, 1, 0, 2]),  # classes in any order
+        ([1.0, 0.0], [0, 1], [1, 0]),  # floats equal to integer classes
+        ([True, False], [False, True], [1, 0]),
+        (np.array(["b", "a"], dtype=object), np.array(["a", "b"]), [1, 0]),  # object labels
+    ],
+)
+def test_encode_with_classes_by_value_whatever_the_dtypes(labels, classes, expected):
+    from fcnet.data import encode_with_classes
+
+    codes = encode_with_classes(labels, np.asarray(classes))
+    assert codes.dtype == np.int64 and codes.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes", "message"),
+    [
+        ([0, 1, 2.5, 7], [0, 1], "label 2.5 at row 2"),
+        (["a", "c", "d"], ["a", "b"], "label 'c' at row 1"),
+        (np.array(["a", 3], dtype=object), ["a", "b"], "label 3 at row 1"),
+    ],
+)
+def test_encode_with_classes_names_the_first_stranger(labels, classes, message):
+    from fcnet.data import encode_with_classes
+
+    with pytest.raises(ValueError, match=rf"^encode_with_classes: {message} is not one of"):
+        encode_with_classes(labels, np.asarray(classes))

@@ -1048,16 +1048,34 @@ def encode_with_classes(y: Any, classes: Any, who: str = "encode_with_classes") 
         raise ValueError(
             f"{who}: expected labels of shape (m,) for a model with classes, got {y.shape}."
         )
-    lookup = {c: i for i, c in enumerate(classes.tolist())}
-    codes = np.empty(len(y), dtype=np.int64)
-    for row, value in enumerate(y.tolist()):
-        if value not in lookup:
-            raise ValueError(
-                f"{who}: label {value!r} at row {row} is not one of the model's classes "
-                f"{classes.tolist()}."
-            )
-        codes[row] = lookup[value]
-    return codes
+    kinds = {y.dtype.kind, classes.dtype.kind}
+    if kinds <= set("biuf") or kinds in ({"U"}, {"S"}):  # comparable: one vectorised lookup
+        codes = class_positions(y, classes)
+        unknown = np.flatnonzero(codes < 0)
+        row = int(unknown[0]) if unknown.size else None
+    else:  # mixed or object labels: Python's equality, one row at a time
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        codes = np.empty(len(y), dtype=np.int64)
+        row = None
+        for i, value in enumerate(y.tolist()):
+            if value not in lookup:
+                row = i
+                break
+            codes[i] = lookup[value]
+    if row is not None:
+        raise ValueError(
+            f"{who}: label {y[row].item()!r} at row {row} is not one of the model's classes "
+            f"{classes.tolist()}."
+        )
+    return codes.astype(np.int64, copy=False)
+
+
+def class_positions(values: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Index of each value in ``classes`` (any order), or -1 for a value not among them."""
+    order = np.argsort(classes, kind="stable")
+    ordered = classes[order]
+    position = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
+    return np.where(ordered[position] == values, order[position], -1)
 
 
 def decode_labels(codes: Any, classes: Any) -> np.ndarray:

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fcnet._validation import check_choice, check_number, check_positive_int
+from fcnet.data import class_positions
 
 __all__ = [
     "METRICS",
@@ -169,14 +170,6 @@ def _classes(who: str, true: np.ndarray, pred: np.ndarray, labels: Any) -> np.nd
     return classes
 
 
-def _encode(values: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Index of each value in ``classes``, or -1 for values that are not among them."""
-    order = np.argsort(classes, kind="stable")
-    ordered = classes[order]
-    position = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
-    return np.where(ordered[position] == values, order[position], -1)
-
-
 def _check_average(who: str, average: Any) -> None:
     if average is not None and average != "macro":
         raise ValueError(f"{who}: expected average to be 'macro' or None, got {average!r}.")
@@ -309,8 +302,8 @@ def _class_counts(
     true, pred = _label_pair(who, y_true, y_pred)
     classes = _classes(who, true, pred, labels)
     n = classes.size
-    true_index = _encode(true, classes)
-    pred_index = _encode(pred, classes)
+    true_index = class_positions(true, classes)
+    pred_index = class_positions(pred, classes)
     hit = (true_index == pred_index) & (true_index >= 0)
     tp = np.bincount(true_index[hit], minlength=n)
     predicted = np.bincount(pred_index[pred_index >= 0], minlength=n)
@@ -424,8 +417,8 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, labels: Any = None) -
     true, pred = _label_pair("confusion_matrix", y_true, y_pred)
     classes = _classes("confusion_matrix", true, pred, labels)
     n = classes.size
-    true_index = _encode(true, classes)
-    pred_index = _encode(pred, classes)
+    true_index = class_positions(true, classes)
+    pred_index = class_positions(pred, classes)
     keep = (true_index >= 0) & (pred_index >= 0)
     cells = np.bincount(true_index[keep] * n + pred_index[keep], minlength=n * n)
     return cells.reshape(n, n).astype(np.int64, copy=False)
