@@ -1063,8 +1063,10 @@ def encode_with_classes(y: Any, classes: Any, who: str = "encode_with_classes") 
                 break
             codes[i] = lookup[value]
     if row is not None:
+        value = y[row]
+        value = value.item() if isinstance(value, np.generic) else value
         raise ValueError(
-            f"{who}: label {y[row].item()!r} at row {row} is not one of the model's classes "
+            f"{who}: label {value!r} at row {row} is not one of the model's classes "
             f"{classes.tolist()}."
         )
     return codes.astype(np.int64, copy=False)
