@@ -162,3 +162,14 @@ def test_inverse_undoes_transform(X, cls):
     Z = scaler.transform(X)
     assert np.isfinite(Z).all()
     np.testing.assert_allclose(scaler.inverse_transform(Z), X, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
+def test_a_config_whose_n_features_disagrees_with_its_statistics_is_refused(cls):
+    config = cls().fit(np.arange(12.0).reshape(3, 4)).get_config()
+    config["n_features"] = 5
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: expected config\[.*\] of length 5"):
+        cls.from_config(config)
+    config["n_features"] = "4"
+    with pytest.raises(ValueError, match=r"n_features'\] to be a positive integer, got '4'"):
+        cls.from_config(config)

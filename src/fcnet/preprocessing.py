@@ -7,7 +7,7 @@ Python floats), so ``from_config(get_config())`` restores it bit for bit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -62,7 +62,92 @@ def _check_config(cls: type, config: Any) -> bool:
     return config.get("n_features") is not None
 
 
-class StandardScaler:
+class _AffineScaler:
+    """X' = (X - offset) / scale per feature, with the statistics fitted on training data.
+
+    Subclasses name their two statistics (``_offset``, ``_scale``: the attribute and config key
+    names) and compute them in :meth:`_statistics`; everything else is shared.
+    """
+
+    _offset: str
+    _scale: str
+
+    def __init__(self) -> None:
+        setattr(self, self._offset, None)
+        setattr(self, self._scale, None)
+        self.n_features: int | None = None
+
+    def _statistics(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def fit(self, X: Any) -> Self:
+        """Compute the statistics of each column of X ``(m, n_features)``."""
+        X = _as_input(type(self).__name__, X, None)
+        offset, scale = self._statistics(X)
+        setattr(self, self._offset, offset)
+        setattr(self, self._scale, scale)
+        self.n_features = X.shape[1]
+        return self
+
+    def _fitted(self, method: str) -> tuple[np.ndarray, np.ndarray]:
+        _check_fitted(type(self).__name__, self.n_features is not None, method)
+        return getattr(self, self._offset), getattr(self, self._scale)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Return ``(X - offset) / scale`` as a new array of X's float dtype."""
+        offset, scale = self._fitted("transform")
+        X = _as_input(type(self).__name__, X, self.n_features)
+        out = np.subtract(X, offset.astype(X.dtype))
+        out /= scale.astype(X.dtype)
+        return out
+
+    def fit_transform(self, X: Any) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` on the same X."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Return ``X * scale + offset``: the original features."""
+        offset, scale = self._fitted("inverse_transform")
+        X = _as_input(type(self).__name__, X, self.n_features)
+        out = np.multiply(X, scale.astype(X.dtype))
+        out += offset.astype(X.dtype)
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        """The scaler as JSON values: its type, ``n_features`` and the two statistics."""
+        fitted = self.n_features is not None
+        config: dict[str, Any] = {"type": type(self).__name__, "n_features": self.n_features}
+        for key in (self._offset, self._scale):
+            config[key] = [float(v) for v in getattr(self, key)] if fitted else None
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        """Rebuild a scaler from :meth:`get_config`, with exactly the same statistics."""
+        scaler = cls()
+        who = cls.__name__
+        if _check_config(cls, config):
+            n = config["n_features"]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(
+                    f"{who}: expected config['n_features'] to be a positive integer, got {n!r}."
+                )
+            offset = _config_vector(who, config, cls._offset, n)
+            scale = _config_vector(who, config, cls._scale, n)
+            if (scale <= 0).any():
+                raise ValueError(
+                    f"{who}: expected config[{cls._scale!r}] > 0, got {config[cls._scale]!r}."
+                )
+            setattr(scaler, cls._offset, offset)
+            setattr(scaler, cls._scale, scale)
+            scaler.n_features = n
+        return scaler
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_features={self.n_features})"
+
+
+class StandardScaler(_AffineScaler):
     """Standardise each feature to zero mean and unit variance.
 
     Fit, over the m rows of X::
@@ -85,14 +170,11 @@ class StandardScaler:
         Number of columns seen by :meth:`fit`.
     """
 
-    def __init__(self) -> None:
-        self.mean: np.ndarray | None = None
-        self.scale: np.ndarray | None = None
-        self.n_features: int | None = None
+    _offset, _scale = "mean", "scale"
+    mean: np.ndarray | None
+    scale: np.ndarray | None
 
-    def fit(self, X: Any) -> StandardScaler:
-        """Compute each column's mean and standard deviation from X ``(m, n_features)``."""
-        X = _as_input("StandardScaler", X, None)
+    def _statistics(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean = X.mean(axis=0, dtype=np.float64)
         scale = X.std(axis=0, dtype=np.float64)
         # Exactly constant columns: the float64 mean of identical values can be off by an ulp,
@@ -101,59 +183,10 @@ class StandardScaler:
         mean[constant] = X[0, constant]
         scale[constant] = 1.0
         scale[scale == 0.0] = 1.0
-        self.mean, self.scale, self.n_features = mean, scale, X.shape[1]
-        return self
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Return ``(X - mean) / scale`` as a new array of X's float dtype."""
-        _check_fitted("StandardScaler", self.n_features is not None, "transform")
-        X = _as_input("StandardScaler", X, self.n_features)
-        out = np.subtract(X, self.mean.astype(X.dtype))
-        out /= self.scale.astype(X.dtype)
-        return out
-
-    def fit_transform(self, X: Any) -> np.ndarray:
-        """:meth:`fit` then :meth:`transform` on the same X."""
-        return self.fit(X).transform(X)
-
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Return ``X * scale + mean``: the original features."""
-        _check_fitted("StandardScaler", self.n_features is not None, "inverse_transform")
-        X = _as_input("StandardScaler", X, self.n_features)
-        out = np.multiply(X, self.scale.astype(X.dtype))
-        out += self.mean.astype(X.dtype)
-        return out
-
-    def get_config(self) -> dict[str, Any]:
-        """The scaler as JSON values: ``{"type", "n_features", "mean", "scale"}``."""
-        fitted = self.n_features is not None
-        return {
-            "type": "StandardScaler",
-            "n_features": self.n_features,
-            "mean": [float(v) for v in self.mean] if fitted else None,
-            "scale": [float(v) for v in self.scale] if fitted else None,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> StandardScaler:
-        """Rebuild a scaler from :meth:`get_config`, with exactly the same statistics."""
-        scaler = cls()
-        if _check_config(cls, config):
-            scaler.mean = _config_vector("StandardScaler", config, "mean", None)
-            n = len(scaler.mean)
-            scaler.scale = _config_vector("StandardScaler", config, "scale", n)
-            if (scaler.scale <= 0).any():
-                raise ValueError(
-                    f"StandardScaler: expected config['scale'] > 0, got {config['scale']!r}."
-                )
-            scaler.n_features = n
-        return scaler
-
-    def __repr__(self) -> str:
-        return f"StandardScaler(n_features={self.n_features})"
+        return mean, scale
 
 
-class MinMaxScaler:
+class MinMaxScaler(_AffineScaler):
     """Scale each feature to [0, 1] by its training minimum and range.
 
     Fit, over the m rows of X::
@@ -178,68 +211,15 @@ class MinMaxScaler:
         Number of columns seen by :meth:`fit`.
     """
 
-    def __init__(self) -> None:
-        self.data_min: np.ndarray | None = None
-        self.data_range: np.ndarray | None = None
-        self.n_features: int | None = None
+    _offset, _scale = "data_min", "data_range"
+    data_min: np.ndarray | None
+    data_range: np.ndarray | None
 
-    def fit(self, X: Any) -> MinMaxScaler:
-        """Compute each column's minimum and range from X ``(m, n_features)``."""
-        X = _as_input("MinMaxScaler", X, None)
+    def _statistics(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         data_min = X.min(axis=0).astype(np.float64)
         data_range = X.max(axis=0).astype(np.float64) - data_min
         data_range[data_range == 0.0] = 1.0
-        self.data_min, self.data_range, self.n_features = data_min, data_range, X.shape[1]
-        return self
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Return ``(X - data_min) / data_range`` as a new array of X's float dtype."""
-        _check_fitted("MinMaxScaler", self.n_features is not None, "transform")
-        X = _as_input("MinMaxScaler", X, self.n_features)
-        out = np.subtract(X, self.data_min.astype(X.dtype))
-        out /= self.data_range.astype(X.dtype)
-        return out
-
-    def fit_transform(self, X: Any) -> np.ndarray:
-        """:meth:`fit` then :meth:`transform` on the same X."""
-        return self.fit(X).transform(X)
-
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Return ``X * data_range + data_min``: the original features."""
-        _check_fitted("MinMaxScaler", self.n_features is not None, "inverse_transform")
-        X = _as_input("MinMaxScaler", X, self.n_features)
-        out = np.multiply(X, self.data_range.astype(X.dtype))
-        out += self.data_min.astype(X.dtype)
-        return out
-
-    def get_config(self) -> dict[str, Any]:
-        """The scaler as JSON values: ``{"type", "n_features", "data_min", "data_range"}``."""
-        fitted = self.n_features is not None
-        return {
-            "type": "MinMaxScaler",
-            "n_features": self.n_features,
-            "data_min": [float(v) for v in self.data_min] if fitted else None,
-            "data_range": [float(v) for v in self.data_range] if fitted else None,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> MinMaxScaler:
-        """Rebuild a scaler from :meth:`get_config`, with exactly the same statistics."""
-        scaler = cls()
-        if _check_config(cls, config):
-            scaler.data_min = _config_vector("MinMaxScaler", config, "data_min", None)
-            n = len(scaler.data_min)
-            scaler.data_range = _config_vector("MinMaxScaler", config, "data_range", n)
-            if (scaler.data_range <= 0).any():
-                raise ValueError(
-                    "MinMaxScaler: expected config['data_range'] > 0, "
-                    f"got {config['data_range']!r}."
-                )
-            scaler.n_features = n
-        return scaler
-
-    def __repr__(self) -> str:
-        return f"MinMaxScaler(n_features={self.n_features})"
+        return data_min, data_range
 
 
 SCALERS: dict[str, type | None] = {
