@@ -318,6 +318,11 @@ def _check_fraction(flag: str, value: float, *, high: float = 1.0) -> None:
         raise UsageError(f"expected {flag} in [0, {high:g}), got {value!r}.")
 
 
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise UsageError(f"expected --seed >= 0, got {seed}.")
+
+
 def _check_name(flag: str, value: str, names: dict[str, Any]) -> str:
     key = value.lower().replace("-", "_")
     if key not in names:
@@ -373,8 +378,7 @@ def _train(args: argparse.Namespace) -> int:
             f"--val {args.val:g} and --test {args.test:g} leave no training data; "
             "their sum must be below 1."
         )
-    if args.seed < 0:
-        raise UsageError(f"expected --seed >= 0, got {args.seed}.")
+    _check_seed(args.seed)
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint PATH.")
     if args.plot:
@@ -702,8 +706,7 @@ def _gradcheck(args: argparse.Namespace) -> int:
 
     _check_positive("--samples", args.samples)
     _check_positive("--eps", args.eps)
-    if args.seed < 0:
-        raise UsageError(f"expected --seed >= 0, got {args.seed}.")
+    _check_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     if args.model:
         model = _load_model(args.model)
@@ -760,8 +763,7 @@ def _explain(args: argparse.Namespace) -> int:
 
         widths = _int_list("--layers", args.layers, allow_empty=False)
         activation = _check_name("--activation", args.activation, ACTIVATIONS)
-        if args.seed < 0:
-            raise UsageError(f"expected --seed >= 0, got {args.seed}.")
+        _check_seed(args.seed)
         rng = np.random.default_rng(args.seed)
         layers = [
             Dense(
