@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fcnet import io
+from fcnet._validation import first_nonfinite
 
 if TYPE_CHECKING:
     from fcnet.training import History
@@ -212,7 +213,10 @@ class CheckpointMixin:
     ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The optimizer's saved scalars and arrays, each array matching a parameter."""
         if not isinstance(opt_meta, dict) or not _is_int(opt_meta.get("t")) or opt_meta["t"] < 0:
-            raise _CheckpointError(f"{name}: the optimizer state has no step count t >= 0.")
+            got = opt_meta.get("t") if isinstance(opt_meta, dict) else opt_meta
+            raise _CheckpointError(
+                f"{name}: the optimizer state has no step count t >= 0 (got {got!r})."
+            )
         saved_name = (opt_meta.get("config") or {}).get("name")
         current = getattr(self.optimizer, "name", None)
         if saved_name is not None and current is not None and saved_name != current:
@@ -232,8 +236,12 @@ class CheckpointMixin:
                     f"{name}: optimizer state {slot!r} (shape {array.shape}, {array.dtype.name}) "
                     "matches no parameter of this model."
                 )
-            if not np.isfinite(array).all():
-                raise _CheckpointError(f"{name}: optimizer state {slot!r} contains NaN or inf.")
+            bad = first_nonfinite(array)
+            if bad is not None:
+                raise _CheckpointError(
+                    f"{name}: optimizer state {slot!r} contains NaN or inf "
+                    f"({array[bad].item()} at index {list(bad)}); expected finite values."
+                )
             arrays[slot] = array.astype(target.dtype, copy=False)
         return opt_meta, arrays
 

@@ -736,9 +736,12 @@ def load_npz(path: str | os.PathLike) -> Dataset:
                 f"{who}: {where} array 'y' has shape {y_raw.shape}; expected ({len(X)},) or "
                 f"({len(X)}, k), one row per row of X."
             )
-        if y_raw.dtype.kind == "f" and not np.isfinite(y_raw).all():
-            i = int(np.argwhere(~np.isfinite(y_raw))[0][0])
-            raise DataError(f"{who}: {where} array 'y' row {i}: expected finite numbers.")
+        bad = first_nonfinite(y_raw) if y_raw.dtype.kind == "f" else None
+        if bad is not None:
+            raise DataError(
+                f"{who}: {where} array 'y' row {bad[0]}: expected finite numbers, "
+                f"got {y_raw[bad].item()!r}."
+            )
         y = y_raw.astype(np.int64) if y_raw.dtype.kind in "iu" else np.array(y_raw)
     names = [f"x{j}" for j in range(X.shape[1])]
     return Dataset(X, y, names, None if y is None else "y")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._validation import check_number
+from fcnet._validation import check_finite_rows, check_number
 from fcnet.activations import Activation
 from fcnet.gradcheck import numerical_gradient, to_float64
 from fcnet.losses import get_loss
@@ -492,8 +492,7 @@ def _as_samples(X: Any) -> np.ndarray:
         X64 = X64[None, :]
     if X64.ndim != 2 or X64.shape[0] == 0 or X64.shape[1] == 0:
         raise ValueError(f"explain: expected X of shape (m, n_in) or (n_in,), got {X64.shape}.")
-    if not np.isfinite(X64).all():
-        raise ValueError("explain: X contains NaN or inf.")
+    check_finite_rows("explain", "X", X64)
     return X64
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import save as _encode_safetensors
 
+from fcnet._validation import first_nonfinite
+
 FORMAT = "fcnet"
 FORMAT_VERSION = "1"
 MAX_HEADER_BYTES = 100_000_000  # the safetensors limit
@@ -120,8 +122,12 @@ def assign_model_tensors(
                 f"{_name(path)}: tensor {key!r} has shape {value.shape}, "
                 f"the architecture expects {target.shape}."
             )
-        if not np.isfinite(value).all():
-            raise ValueError(f"{_name(path)}: tensor {key!r} contains NaN or inf.")
+        bad = first_nonfinite(value)
+        if bad is not None:
+            raise ValueError(
+                f"{_name(path)}: tensor {key!r} contains NaN or inf "
+                f"({value[bad].item()} at index {list(bad)}); expected finite weights."
+            )
     if check_only:
         return
     for key, target in live.items():
