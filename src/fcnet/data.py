@@ -293,7 +293,8 @@ def load_digits() -> Dataset:
     with np.load(io.BytesIO(resource.read_bytes()), allow_pickle=False) as archive:
         pixels = archive["X"]
         digits = archive["y"]
-    X = pixels.astype(np.float32) / np.float32(16.0)
+    X = pixels.astype(np.float32)
+    X /= np.float32(16.0)
     names = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
     return Dataset(X, digits.astype(np.int64), names, "digit")
 
@@ -886,7 +887,8 @@ def load_idx(
             "least one value."
         )
     if images.dtype == np.uint8:
-        X = images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
+        X = images.reshape(len(images), -1).astype(np.float32)
+        X /= np.float32(255.0)  # in place: one float32 copy of the images, not two
     else:
         X = _as_features(who, where, images, "images")
     if images.ndim >= 3:
