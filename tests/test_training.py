@@ -209,3 +209,16 @@ def test_evaluate_names_a_nan_in_a_later_block_with_its_row(blobs):
     X[2500, 1] = np.nan
     with pytest.raises(ValueError, match=r"^evaluate: X contains NaN at row 2500, column 1"):
         model.evaluate(X, np.repeat(y, 20))
+
+
+def test_only_layers_that_declare_in_place_gradients_are_taken_once():
+    from fcnet.training import _trainable_params
+
+    class Reassigning(fcnet.Dense):  # a subclass may assign new gradient arrays
+        pass
+
+    model = fcnet.Sequential(
+        [fcnet.Dense(3, 4, rng=0), fcnet.BatchNorm(4), fcnet.LayerNorm(4), Reassigning(4, 2)]
+    )
+    refresh = _trainable_params(model)["refresh"]
+    assert [prefix for prefix, _ in refresh] == ["3."]

@@ -91,6 +91,10 @@ class Dense:
     allocates nothing); copy it to keep it. ``Sequential.forward`` returns a fresh array.
     """
 
+    #: ``backward`` writes the gradients into the same arrays every step, so ``fit`` takes them
+    #: once. Read from the class itself, not inherited: a subclass opts in by declaring it too.
+    grads_in_place = True
+
     def __init__(
         self,
         n_in: int,

@@ -83,6 +83,10 @@ class BatchNorm:
     #: a variance needs two rows; ``fit`` never hands this layer a 1-row batch
     min_training_rows = 2
 
+    #: ``backward`` writes the gradients into the same arrays every step, so ``fit`` takes them
+    #: once. Read from the class itself, not inherited: a subclass opts in by declaring it too.
+    grads_in_place = True
+
     def __init__(
         self,
         n: int,
@@ -268,6 +272,10 @@ class LayerNorm:
     dtype : "float32" or "float64", optional
         Default: :func:`fcnet.get_dtype`.
     """
+
+    #: ``backward`` writes the gradients into the same arrays every step, so ``fit`` takes them
+    #: once. Read from the class itself, not inherited: a subclass opts in by declaring it too.
+    grads_in_place = True
 
     def __init__(
         self,

@@ -37,7 +37,6 @@ from fcnet._validation import (
 from fcnet.backend import blas_threads, blas_threads_for
 from fcnet.checkpoint import CheckpointMixin
 from fcnet.data import encode_labels, encode_with_classes, split_rows
-from fcnet.layers import Dense
 from fcnet.losses import Loss, check_sample_weight, get_loss
 from fcnet.network import sigmoid, softmax_rows
 from fcnet.optimizers import Optimizer, get_optimizer
@@ -809,7 +808,7 @@ def _trainable_params(model: Any) -> dict[str, dict[str, np.ndarray]]:
         for name, value in layer.params().items():
             params[f"{i}.{name}"] = value
             grads[f"{i}.{name}"] = layer_grads[name]
-        if layer_grads and type(layer) is not Dense:
+        if layer_grads and not vars(type(layer)).get("grads_in_place", False):
             # a user's layer may assign new arrays (self.dW = X.T @ dZ) in every backward
             refresh.append((f"{i}.", layer))
     flat = [g.reshape(-1) for g in grads.values()]
