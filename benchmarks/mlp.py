@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 import fcnet
-from fcnet.backend import blas_threads, blas_threads_for
+from fcnet.backend import blas_threads, blas_threads_for, worker_threads
 from fcnet.network import _INFERENCE_ROWS as INFERENCE_ROWS
 
 HIDDEN = (256, 128)
@@ -75,15 +75,6 @@ def median_rates(
             run()
             rates[name].append(samples / (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in rates.items()}
-
-
-def blas_default_threads() -> int:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return os.cpu_count() or 1
-    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
-    return max(counts, default=os.cpu_count() or 1)
 
 
 # --- the contenders ----------------------------------------------------------------------------
@@ -229,11 +220,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = (N_IN, *HIDDEN, N_CLASSES)
     X = rng.standard_normal((args.samples, N_IN)).astype(np.float32)
     y = rng.integers(0, N_CLASSES, args.samples)
+    # NumPy's BLAS thread count (one per core), read before torch loads a BLAS of its own
+    threads = args.threads or worker_threads()
     try:
         import torch
     except ImportError:
         torch = None
-    threads = args.threads or blas_default_threads()
     if args.threads:
         fcnet.set_num_threads(args.threads)
     if torch is not None:
