@@ -233,6 +233,22 @@ def test_inference_stays_in_one_thread_while_the_blas_workers_may_spin(threads, 
     assert backend.blas_idle()
 
 
+def test_inference_gives_the_same_bits_whenever_and_however_threaded(threads):
+    # A BLAS may sum a product in another order when it splits it between threads (OpenBLAS
+    # does for these shapes, K = 784): every block therefore runs with a single-threaded BLAS,
+    # in helper threads or not, and predict right after fit equals predict a second later.
+    rng = np.random.default_rng(11)
+    model = fcnet.Sequential([fcnet.Dense(784, 256, "relu", rng=1), fcnet.Dense(256, 10, rng=2)])
+    X = rng.standard_normal((3000, 784)).astype(np.float32)
+    expected = model.predict_output(X, batch_size=1024)  # idle: blocks shared with helpers
+    with backend.blas_threads(None):  # as in fit: the BLAS may use all its threads
+        np.testing.assert_array_equal(model.predict_output(X, batch_size=1024), expected)
+    for n in (1, 2, 3):
+        threads(n)
+        backend._threaded_until = 0.0
+        np.testing.assert_array_equal(model.predict_output(X, batch_size=1024), expected)
+
+
 def test_validation_inside_fit_stays_in_one_thread(threads, spied_jobs):
     X = _X(6000)  # 3,000 validation rows: 3 blocks, enough for helpers
     y = np.random.default_rng(3).integers(0, 5, len(X))

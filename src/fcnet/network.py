@@ -204,9 +204,12 @@ class Sequential:
         in this thread; the others are shared out, block k to thread k mod t, between this
         thread and t - 1 helper threads (``worker_threads``), each with its own copies and a
         single-threaded BLAS, unless fcnet ran a threaded BLAS moments ago (``blas_idle``: in
-        ``fit``, or just after it), whose spinning workers would slow the helpers down. A block
-        that fails stops the threads at their next block, and the error of the earliest failing
-        block is raised, as if the blocks had run in order.
+        ``fit``, or just after it), whose spinning workers would slow the helpers down; the
+        blocks then all run in this thread, still with a single-threaded BLAS, so that the result
+        is the same to the last bit however many threads computed it and whenever it was asked
+        for (a BLAS may sum a product in another order when it splits it between threads). A
+        block that fails stops the threads at their next block, and the error of the earliest
+        failing block is raised, as if the blocks had run in order.
         """
         m = X.shape[0]
         rows = min(batch_size, _INFERENCE_ROWS)
@@ -229,7 +232,7 @@ class Sequential:
             return A
 
         try:
-            with blas_threads(get_num_threads() if threads <= 1 else 1):
+            with blas_threads(1 if safe else get_num_threads()):
                 steps = [_inference_step(layer) for layer in layers]
                 A = run_block(0, steps)
                 result = np.empty((m, A.shape[1]), dtype=A.dtype)
