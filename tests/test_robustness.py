@@ -846,3 +846,54 @@ def test_resume_with_validation_data_and_a_split_keeps_the_validation_data(tmp_p
     history = model().fit(X, y, epochs=2, checkpoint=path, resume=True, **settings)
     reference = model().fit(X, y, epochs=2, **settings)
     assert history.history["val_loss"] == reference.history["val_loss"]
+
+
+class GaussianNoise:
+    """A layer of the user's that draws in training and leaves ``rng`` for ``fit`` to set."""
+
+    def __init__(self, scale: float = 0.3) -> None:
+        self.scale = scale
+        self.rng = None
+
+    def forward(self, X, training=False):
+        if not training:
+            return X
+        return X + self.rng.normal(scale=self.scale, size=X.shape).astype(X.dtype)
+
+    def backward(self, dA):
+        return dA
+
+    def params(self):
+        return {}
+
+    def grads(self):
+        return {}
+
+    def get_config(self):
+        return {"scale": self.scale}
+
+
+def noisy_classifier() -> fcnet.Sequential:
+    return fcnet.Sequential(
+        [fcnet.Dense(4, 16, activation="relu", rng=0), GaussianNoise(), fcnet.Dense(16, 3, rng=1)]
+    )
+
+
+def test_a_users_layer_with_rng_none_gets_a_seeded_generator_and_resumes_bit_identical(
+    tmp_path, blobs
+):
+    X, y = blobs
+    whole = noisy_classifier()
+    history = whole.fit(X, y, optimizer=Adam(lr=0.01), epochs=4, **TRAIN)
+    again = noisy_classifier()
+    assert_same_run(
+        whole, history, again, again.fit(X, y, optimizer=Adam(lr=0.01), epochs=4, **TRAIN)
+    )
+
+    path = tmp_path / "run.ckpt"
+    noisy_classifier().fit(X, y, optimizer=Adam(lr=0.01), epochs=2, checkpoint=path, **TRAIN)
+    resumed = noisy_classifier()
+    rest = resumed.fit(
+        X, y, optimizer=Adam(lr=0.01), epochs=4, checkpoint=path, resume=True, **TRAIN
+    )
+    assert_same_run(whole, history, resumed, rest)

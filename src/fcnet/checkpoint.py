@@ -186,8 +186,8 @@ class CheckpointMixin:
         probe.state = rngs["fit"]  # raises on a malformed state, before self.rng is touched
         layer_rngs = {}
         for i, layer in enumerate(self.model.layers):
-            rng = getattr(layer, "rng", None)
-            if str(i) in rngs and (isinstance(rng, np.random.Generator) or hasattr(layer, "p")):
+            rng = getattr(layer, "rng", False)  # None: fit gives it a generator before resuming
+            if str(i) in rngs and (rng is None or isinstance(rng, np.random.Generator)):
                 probe = np.random.PCG64() if rng is None else type(rng.bit_generator)()
                 probe.state = rngs[str(i)]
                 layer_rngs[i] = rngs[str(i)]

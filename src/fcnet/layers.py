@@ -9,7 +9,10 @@ A layer is any object with
 Optional: ``get_config()`` (for saving), ``penalty()`` (a regularization term added to the
 loss), ``trainable`` and ``lr_mult`` (read by ``fit``), ``infer(X) -> A`` (a forward for
 inference that keeps no caches; ``predict`` uses it when the class that defines ``forward``
-defines it too). ``backward`` overwrites gradients; it never accumulates.
+defines it too), ``rng`` (a layer that draws random numbers in training keeps its
+``numpy.random.Generator`` there; when it is None, ``fit`` gives it one derived from its own
+``rng``, and checkpoints carry its state). ``backward`` overwrites gradients; it never
+accumulates.
 """
 
 from __future__ import annotations

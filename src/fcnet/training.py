@@ -409,7 +409,7 @@ class _Trainer(CheckpointMixin):
         model = self.model
         saved = self._read_checkpoint()  # checked in full before anything changes
         self._commit_labels()
-        self._assign_dropout_rngs()
+        self._assign_layer_rngs()
         progress = None if saved is None else self._restore(saved)
         self.trainable = _trainable_params(model)
         self.lr_scale = _lr_scale(model)
@@ -606,9 +606,12 @@ class _Trainer(CheckpointMixin):
         )
 
     # --- randomness, checkpoints -------------------------------------------------------------
-    def _assign_dropout_rngs(self) -> None:
+    def _assign_layer_rngs(self) -> None:
+        """Give every layer whose ``rng`` is None (a Dropout made without one, or a layer of the
+        user's that draws in training) a generator derived from fit's own, so that a seeded fit
+        is reproducible."""
         for layer in self.model.layers:
-            if hasattr(layer, "rng") and layer.rng is None and hasattr(layer, "p"):
+            if hasattr(layer, "rng") and layer.rng is None:
                 layer.rng = np.random.default_rng(self.rng.integers(2**63))
 
 
