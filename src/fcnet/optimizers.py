@@ -6,7 +6,9 @@ Learning rates may be scaled per parameter with ``lr_scale={key: factor}``.
 
 A step allocates nothing once every key has been seen: intermediate terms such as ``lr * g`` are
 written into scratch arrays kept per key (not part of the state, so checkpoints do not carry
-them), and ``grads`` are never modified.
+them), and ``grads`` are never modified. Updates of the form ``p <- p + c * a`` on large arrays go
+through the BLAS's ``axpy`` when NumPy's BLAS provides one (see ``fcnet._blas``): one pass shared
+between the BLAS's threads instead of two in one thread, the same result up to rounding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from fcnet._blas import axpy
 from fcnet._validation import check_choice, check_number
 
 
@@ -143,7 +146,7 @@ class SGD(Optimizer):
                 g = _add_scaled(g, self.momentum, v, out=tmp)
             else:
                 g = v
-        p -= _scaled(lr, g, out=tmp)
+        axpy(-lr, g, p, tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -196,15 +199,15 @@ class Adam(Optimizer):
         m = self._slot(key, "m", p)
         v = self._slot(key, "v", p)
         m *= b1
-        m += _scaled(1.0 - b1, g, out=tmp)
+        axpy(1.0 - b1, g, m, tmp)
         v *= b2
-        v += _scaled(1.0 - b2, np.multiply(g, g, out=tmp), out=tmp)
+        axpy(1.0 - b2, np.multiply(g, g, out=tmp), v, tmp)
         bias1 = 1.0 - b1**self.t
         bias2 = 1.0 - b2**self.t
         denom = np.sqrt(v, out=tmp)
         denom /= math.sqrt(bias2)  # a Python float keeps float32 arrays in float32
         denom += self.eps
-        p -= _scaled(lr / bias1, np.divide(m, denom, out=tmp), out=tmp)
+        axpy(-(lr / bias1), np.divide(m, denom, out=tmp), p, tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -272,12 +275,12 @@ class RMSprop(Optimizer):
             g = _add_scaled(g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         v = self._slot(key, "square_avg", p)
         v *= a
-        v += _scaled(1.0 - a, np.multiply(g, g, out=tmp), out=tmp)
+        axpy(1.0 - a, np.multiply(g, g, out=tmp), v, tmp)
         avg = self._tmp(key, "avg", p)
         if self.centered:
             g_avg = self._slot(key, "grad_avg", p)
             g_avg *= a
-            g_avg += _scaled(1.0 - a, g, out=tmp)
+            axpy(1.0 - a, g, g_avg, tmp)
             np.multiply(g_avg, g_avg, out=tmp)
             avg = np.sqrt(np.subtract(v, tmp, out=avg), out=avg)
         else:
@@ -287,9 +290,9 @@ class RMSprop(Optimizer):
             b = self._slot(key, "momentum", p)
             b *= self.momentum
             b += np.divide(g, avg, out=tmp)
-            p -= _scaled(lr, b, out=tmp)
+            axpy(-lr, b, p, tmp)
         else:
-            p -= _scaled(lr, np.divide(g, avg, out=tmp), out=tmp)
+            axpy(-lr, np.divide(g, avg, out=tmp), p, tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
