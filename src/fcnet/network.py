@@ -207,7 +207,9 @@ class Sequential:
         ``fit``, or just after it), whose spinning workers would slow the helpers down; the
         blocks then all run in this thread, still with a single-threaded BLAS, so that the result
         is the same to the last bit however many threads computed it and whenever it was asked
-        for (a BLAS may sum a product in another order when it splits it between threads). A
+        for (a BLAS may sum a product in another order when it splits it between threads; the
+        limit is one per process, so calls made at once from several threads of the user's may
+        still differ by rounding). A
         block that fails stops the threads at their next block, and the error of the earliest
         failing block is raised, as if the blocks had run in order.
         """
