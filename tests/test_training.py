@@ -222,3 +222,17 @@ def test_only_layers_that_declare_in_place_gradients_are_taken_once():
     )
     refresh = _trainable_params(model)["refresh"]
     assert [prefix for prefix, _ in refresh] == ["3."]
+
+
+def test_evaluate_scores_a_regressor_with_mse_even_on_0_1_targets():
+    # 0/1 targets look like binary labels; a model fit for regression is still a regressor
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float64)
+    model = fcnet.Sequential([fcnet.Dense(2, 1, rng=0)])
+    model.fit(X, y, loss="mse", epochs=2, batch_size=16, rng=0)
+    assert model.task == "regression"
+    residual = model.predict_output(X)[:, 0].astype(np.float64) - y
+    scores = model.evaluate(X, y)
+    assert set(scores) == {"loss"}  # no accuracy for a regressor
+    assert scores["loss"] == pytest.approx(0.5 * np.mean(residual**2), rel=1e-5)

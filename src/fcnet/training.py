@@ -627,8 +627,10 @@ def evaluate(
 ) -> dict[str, float]:
     """Loss and metrics of ``model`` on (X, y): ``{"loss": ..., "accuracy": ...}``.
 
-    The loss defaults to the one matching the model's task (cross-entropy for a classifier).
-    Metrics default to ``["accuracy"]`` for classifiers and none for regressors.
+    The loss defaults to the one matching the model's task: cross-entropy for a classifier,
+    binary cross-entropy for independent sigmoid outputs, mean squared error for a regressor;
+    for a model that ``fit`` has not seen, it is inferred from ``y``. Metrics default to
+    ``["accuracy"]`` for classifiers and none for regressors.
     """
     m = np.shape(X)[0] if np.ndim(X) else 0
     y_arr = np.asarray(y)
@@ -638,9 +640,11 @@ def evaluate(
     if model.classes is not None:
         y_arr = encode_with_classes(y_arr, model.classes, "evaluate")
     if loss is None:
-        loss = {"classification": "cross_entropy", "binary": "binary_cross_entropy"}.get(
-            model.task or "", None
-        ) or _infer_loss(y_arr, model.n_out)
+        loss = {
+            "classification": "cross_entropy",
+            "binary": "binary_cross_entropy",
+            "regression": "mse",
+        }.get(model.task or "", None) or _infer_loss(y_arr, model.n_out)
     loss_obj = get_loss(loss)
     Y = loss_obj.prepare_targets(y_arr, model.n_out, model.dtype)
     if metrics is None:
