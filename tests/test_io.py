@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import struct
 
 import numpy as np
 import pytest
 
 import fcnet
+from fcnet import io
 
 
 def small_model(dtype=None):
@@ -128,3 +131,21 @@ def test_tensor_shape_not_matching_architecture(tmp_path):
     bad = _write(tmp_path / "shape.safetensors", save(tensors, metadata=meta))
     with pytest.raises(ValueError, match=r"'0.W' has shape \(5, 6\)"):
         fcnet.load(bad)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_saved_files_get_the_usual_mode_and_keep_an_existing_ones(tmp_path):
+    model = fcnet.Sequential([fcnet.Dense(3, 2, rng=0)])
+    old_mask = os.umask(0o027)
+    try:
+        new = tmp_path / "new.safetensors"
+        io.save(model, new)
+        assert stat.S_IMODE(os.stat(new).st_mode) == 0o640  # 0o666 less the umask
+        existing = tmp_path / "existing.safetensors"
+        existing.write_bytes(b"")
+        os.chmod(existing, 0o604)
+        io.save(model, existing)
+        assert stat.S_IMODE(os.stat(existing).st_mode) == 0o604
+    finally:
+        os.umask(old_mask)
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -204,6 +204,16 @@ def atomic_write(path: Path, data: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp creates the file readable by its owner only; give it the mode the file it
+        # replaces had, or the one open() would have given a new file
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        try:
+            os.chmod(tmp, mode)
+        except OSError:  # a file system without permissions: keep what mkstemp gave
+            pass
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -225,6 +235,20 @@ def atomic_write(path: Path, data: bytes) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _umask() -> int:
+    """The process's umask: from /proc on Linux, else by setting it and putting it back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_tensors(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
