@@ -479,3 +479,22 @@ def test_checkpoint_and_resume(species_csv, tmp_path, capsys):
     assert main([*common, "--epochs", "5", "--resume", "--out", str(tmp_path / "b")]) == 0
     epochs = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch")]
     assert [line.split()[1] for line in epochs] == ["4/5", "5/5"]
+
+
+def test_predict_writes_float_labels_and_probabilities_in_full(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    y = np.where(X[:, 0] > 0, 1234567.0, 7654321.0)
+    data = tmp_path / "labels.npz"
+    np.savez(data, X=X, y=y)
+    model_path = tmp_path / "m.safetensors"
+    assert main(["train", str(data), *FAST, "--quiet", "--out", str(model_path)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model_path), str(data), "--proba"]) == 0
+    header, rows = _read_predictions(capsys.readouterr().out, from_text=True)
+    assert header == ["prediction", "1234567.0", "7654321.0"]
+    assert {r[0] for r in rows} <= {"1234567.0", "7654321.0"}
+    model = fcnet.load(model_path)
+    expected = model.predict_proba(X.astype(np.float32))
+    written = np.array([[np.float32(v) for v in r[1:]] for r in rows])
+    np.testing.assert_array_equal(written, expected)  # read back to the same float32

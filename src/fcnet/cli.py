@@ -662,8 +662,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _cell(value: Any) -> str:
+    """A CSV cell: numbers in full, as the shortest text that reads back as the same value in
+    their own precision (a float class label such as 1234567.0 must stay one of the classes)."""
     if isinstance(value, float | np.floating):
-        return f"{float(value):.6g}"
+        return str(value)
     if isinstance(value, np.generic):
         return str(value.item())
     return str(value)
