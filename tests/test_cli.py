@@ -498,3 +498,19 @@ def test_predict_writes_float_labels_and_probabilities_in_full(tmp_path, capsys)
     expected = model.predict_proba(X.astype(np.float32))
     written = np.array([[np.float32(v) for v in r[1:]] for r in rows])
     np.testing.assert_array_equal(written, expected)  # read back to the same float32
+
+
+def test_running_out_of_memory_exits_2_with_one_line(monkeypatch, capsys):
+    def too_large(*args, **kwargs):
+        raise MemoryError(
+            "Unable to allocate 3.64 TiB for an array with shape\n(1000000000, 1000) "
+            "and data type float32"
+        )
+
+    monkeypatch.setattr(fcnet.Sequential, "fit", too_large)
+    assert main(["train", "--hidden", "8", "--epochs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "fcnet: error: out of memory: Unable to allocate 3.64 TiB for an array with shape "
+        "(1000000000, 1000) and data type float32\n"
+    )

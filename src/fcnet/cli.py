@@ -266,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError, ImportError, IndexError, KeyError) as exc:
         _fail(exc)
         return EXIT_USAGE
+    except MemoryError as exc:  # a network or data set too large for this machine
+        print(f"fcnet: error: out of memory: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _fail(exc: BaseException) -> None:
