@@ -548,3 +548,32 @@ def test_no_temporary_file_is_read_as_the_checkpoint(folder, checkpoint_bytes):
     history = build_model().fit(X, y, epochs=3, checkpoint=path, resume=True, **training_options())
     assert history.epoch == [0, 1, 2]
     assert os.path.getsize(sub / ".run.ckpt.abc123.tmp") == len(checkpoint_bytes) // 2
+
+
+@pytest.mark.parametrize(
+    ("task", "classes", "message"),
+    [
+        (
+            "classification",
+            ["a", "b"],
+            r"3 outputs \(classification\) needs 3 class labels.*lists 2",
+        ),
+        ("classification", {"x": 1}, "expected classes as a list of at least 2 labels"),
+        ("classification", [["a"], "b", "c"], "expected classes as a list"),
+        ("binary", ["no", "yes"], r"3 outputs \(binary\) needs 3 class labels"),
+        ("ranking", None, "expected task 'classification', 'binary' or 'regression'"),
+    ],
+)
+def test_class_labels_that_do_not_fit_the_outputs_are_refused(
+    folder, model_bytes, task, classes, message
+):
+    header, body = split(model_bytes)
+    config = json.loads(header["__metadata__"]["architecture"])
+    assert config["layers"][-1]["config"]["n_out"] == 3
+    config["task"] = task
+    config["classes"] = classes
+    header["__metadata__"]["architecture"] = json.dumps(config)
+    path = write(folder, "classes.safetensors", join(header, body))
+    with pytest.raises(ValueError, match=message) as info:
+        fcnet.load(path)
+    assert "classes.safetensors" in str(info.value)

@@ -342,10 +342,17 @@ class Sequential:
         """Rebuild the architecture (with freshly initialised weights) from :meth:`get_config`."""
         layers = [layer_from_config(entry, dtype) for entry in config["layers"]]
         model = cls(layers)
-        if config.get("task"):
-            model.task = config["task"]
-        if config.get("classes") is not None:
-            model.classes = np.asarray(config["classes"])
+        task = config.get("task")
+        if task:
+            if task not in ("classification", "binary", "regression"):
+                raise ValueError(
+                    "Sequential: expected task 'classification', 'binary' or 'regression', "
+                    f"got {task!r}."
+                )
+            model.task = task
+        classes = config.get("classes")
+        if classes is not None:
+            model.classes = _checked_classes(classes, model)
         if config.get("preprocessing") is not None:
             from fcnet.preprocessing import scaler_from_config
 
@@ -361,6 +368,28 @@ class Sequential:
 
     def __getitem__(self, index: int) -> Any:
         return self.layers[index]
+
+
+def _checked_classes(classes: Any, model: Sequential) -> np.ndarray:
+    """A configuration's class labels, checked against the model's outputs."""
+    if (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(isinstance(c, str | int | float) for c in classes)
+    ):
+        raise ValueError(
+            f"Sequential: expected classes as a list of at least 2 labels (strings or numbers), "
+            f"got {classes!r}."
+        )
+    n_out = model.n_out
+    expected = 2 if model.task == "binary" and n_out == 1 else n_out
+    if expected is not None and len(classes) != expected:
+        raise ValueError(
+            f"Sequential: a model with {n_out} output{'s' if n_out != 1 else ''} "
+            f"({model.task or 'no task'}) needs {expected} class labels, but the configuration "
+            f"lists {len(classes)}."
+        )
+    return np.asarray(classes)
 
 
 def layer_from_config(entry: dict[str, Any], dtype: Any = None) -> Any:
