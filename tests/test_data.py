@@ -687,3 +687,27 @@ def test_encode_with_classes_names_the_first_stranger(labels, classes, message):
 
     with pytest.raises(ValueError, match=rf"^encode_with_classes: {message} is not one of"):
         encode_with_classes(labels, np.asarray(classes))
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        ((10, 1.5, 0), {}, ValueError, r"^split_rows: expected fraction in \[0.0, 1.0\), got 1.5"),
+        ((10, float("nan"), 0), {}, ValueError, r"expected fraction in \[0.0, 1.0\), got nan"),
+        ((10, "0.3", 0), {}, TypeError, "expected fraction to be a number, got '0.3'"),
+        ((-1, 0.3, 0), {}, ValueError, "n_rows"),
+        (
+            (10, 0.3, 0),
+            {"labels": [0, 1]},
+            ValueError,
+            r"labels of shape \(10,\).*got shape \(2,\)",
+        ),
+        ((10, 0.3, 0), {"rows": [0, 20, 30]}, ValueError, r"rows in \[0, 10\).*got 20"),
+        ((10, 0.3, 0), {"rows": [0.5, 1.5]}, TypeError, "integer row indices, got float64"),
+    ],
+)
+def test_split_rows_names_a_bad_argument(args, kwargs, error, message):
+    from fcnet.data import split_rows
+
+    with pytest.raises(error, match=message):
+        split_rows(*args, **kwargs)

@@ -1193,17 +1193,37 @@ def split_rows(
     kept, held_out : ndarray of int64, each sorted
     """
     from fcnet._random import as_generator
+    from fcnet._validation import check_nonnegative_int, check_number
 
+    n_rows = check_nonnegative_int("split_rows", "n_rows", n_rows)
+    fraction = check_number("split_rows", "fraction", fraction, low=0.0, high=1.0, high_open=True)
     generator = as_generator(rng, "split_rows")
-    rows = np.arange(n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
-    if fraction <= 0 or len(rows) < 2:
+    if rows is None:
+        rows = np.arange(n_rows, dtype=np.int64)
+    else:
+        given = np.asarray(rows)
+        if given.ndim != 1 or (given.size and given.dtype.kind not in "iu"):
+            raise TypeError(
+                "split_rows: expected rows as a 1-D array of integer row indices, got "
+                f"{given.dtype} of shape {given.shape}."
+            )
+        rows = given.astype(np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+            bad = rows[(rows < 0) | (rows >= n_rows)][0]
+            raise ValueError(
+                f"split_rows: expected rows in [0, {n_rows}) (n_rows is {n_rows}), got {bad}."
+            )
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or len(labels) != n_rows:
+            raise ValueError(
+                f"split_rows: expected labels of shape ({n_rows},), one per row, "
+                f"got shape {labels.shape}."
+            )
+    if fraction == 0 or len(rows) < 2:
         return np.sort(rows), np.empty(0, dtype=np.int64)
     groups = (
-        [rows]
-        if labels is None
-        else [
-            rows[np.asarray(labels)[rows] == label] for label in np.unique(np.asarray(labels)[rows])
-        ]
+        [rows] if labels is None else [rows[labels[rows] == c] for c in np.unique(labels[rows])]
     )
     kept, held = [], []
     for members in groups:
