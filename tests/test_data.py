@@ -711,3 +711,16 @@ def test_split_rows_names_a_bad_argument(args, kwargs, error, message):
 
     with pytest.raises(error, match=message):
         split_rows(*args, **kwargs)
+
+
+def test_unsigned_labels_beyond_int64_are_refused_not_wrapped(tmp_path, pandas):
+    big = np.array([5, 2**63 + 15, 10], dtype=np.uint64)
+    np.savez(tmp_path / "big.npz", X=np.ones((3, 2)), y=big)
+    with raises_data_error("array 'y': row 1 holds 9223372036854775823", "int64 range"):
+        load_npz(tmp_path / "big.npz")
+    np.savez(tmp_path / "small.npz", X=np.ones((3, 2)), y=np.array([5, 15, 10], np.uint64))
+    small = load_npz(tmp_path / "small.npz").y
+    assert small.dtype == np.int64 and small.tolist() == [5, 15, 10]
+    pandas.DataFrame({"a": [1.0, 2.0, 3.0], "t": big}).to_parquet(tmp_path / "big.parquet")
+    with raises_data_error("column 't': row 1 holds 9223372036854775823"):
+        load_parquet(tmp_path / "big.parquet")

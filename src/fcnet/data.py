@@ -579,7 +579,7 @@ def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Da
     if kind == "b":
         y = series.to_numpy(dtype=bool)
     elif kind in "iu":
-        y = series.to_numpy(dtype=np.int64)
+        y = _int64_labels(series.to_numpy(), f"{who}: {where} column {names[t]!r}")
     elif kind == "f":
         y = series.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
@@ -743,7 +743,11 @@ def load_npz(path: str | os.PathLike) -> Dataset:
                 f"{who}: {where} array 'y' row {bad[0]}: expected finite numbers, "
                 f"got {y_raw[bad].item()!r}."
             )
-        y = y_raw.astype(np.int64) if y_raw.dtype.kind in "iu" else np.array(y_raw)
+        y = (
+            _int64_labels(y_raw, f"{who}: {where} array 'y'")
+            if y_raw.dtype.kind in "iu"
+            else (np.array(y_raw))
+        )
     names = [f"x{j}" for j in range(X.shape[1])]
     return Dataset(X, y, names, None if y is None else "y")
 
@@ -1234,3 +1238,14 @@ def split_rows(
         held.append(members[:n_held])
         kept.append(members[n_held:])
     return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
+
+
+def _int64_labels(values: np.ndarray, where: str) -> np.ndarray:
+    """Integer targets as int64; an unsigned value beyond int64 is refused, not wrapped."""
+    if values.dtype == np.uint64 and values.size and values.max() > np.iinfo(np.int64).max:
+        i = int(np.argmax(values > np.iinfo(np.int64).max))
+        raise DataError(
+            f"{where}: row {i} holds {int(values.reshape(-1)[i])}, beyond the int64 range that "
+            f"integer targets are read into (largest {np.iinfo(np.int64).max})."
+        )
+    return values.astype(np.int64)
