@@ -514,3 +514,16 @@ def test_running_out_of_memory_exits_2_with_one_line(monkeypatch, capsys):
         "fcnet: error: out of memory: Unable to allocate 3.64 TiB for an array with shape "
         "(1000000000, 1000) and data type float32\n"
     )
+
+
+def test_resume_with_another_seed_is_refused(species_csv, tmp_path, capsys):
+    # another --seed draws other training rows: the checkpoint's rows would leak into the test set
+    checkpoint = tmp_path / "run.ckpt"
+    argv = ["train", str(species_csv), *FAST[:-2], "--quiet", "--checkpoint", str(checkpoint)]
+    assert main([*argv, "--seed", "0", "--out", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--seed", "5", "--resume", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "the checkpoint was written for other training data" in err
+    assert not (tmp_path / "b").exists()
+    assert main([*argv, "--seed", "0", "--resume", "--out", str(tmp_path / "c")]) == 0

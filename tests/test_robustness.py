@@ -897,3 +897,27 @@ def test_a_users_layer_with_rng_none_gets_a_seeded_generator_and_resumes_bit_ide
         X, y, optimizer=Adam(lr=0.01), epochs=4, checkpoint=path, resume=True, **TRAIN
     )
     assert_same_run(whole, history, resumed, rest)
+
+
+def test_resuming_on_other_training_data_is_refused(tmp_path, blobs):
+    X, y = blobs
+    path = tmp_path / "run.ckpt"
+    classifier().fit(X, y, optimizer=Adam(lr=0.01), epochs=2, checkpoint=path, **TRAIN)
+    order = np.random.default_rng(9).permutation(len(X))  # the same rows, in another order
+    for other_X, other_y in ((X[order], y[order]), (X + 1.0, y), (X, (y + 1) % 3)):
+        model = classifier()
+        before = {k: v.copy() for k, v in model.params().items()}
+        with pytest.raises(ValueError, match=r"run.ckpt': the checkpoint was written for other"):
+            model.fit(
+                other_X,
+                other_y,
+                optimizer=Adam(lr=0.01),
+                epochs=4,
+                checkpoint=path,
+                resume=True,
+                **TRAIN,
+            )
+        for key, value in model.params().items():
+            np.testing.assert_array_equal(value, before[key])
+    resumed = classifier()  # the same data still resumes
+    resumed.fit(X, y, optimizer=Adam(lr=0.01), epochs=3, checkpoint=path, resume=True, **TRAIN)

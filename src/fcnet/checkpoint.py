@@ -16,6 +16,7 @@ the optimizer and the generators as they were. Nothing is ever unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,19 @@ class CheckpointMixin:
                 states[str(i)] = rng.bit_generator.state
         return states
 
+    def _data_fingerprint(self) -> str:
+        """A digest of the training data, so that a resume on other data is refused: shapes and
+        dtypes, all of y and the weights, and 257 rows of X spread evenly over it (hashing all of
+        X would read the whole data set at every checkpoint)."""
+        digest = hashlib.blake2b(digest_size=16)
+        X = self.X
+        rows = np.unique(np.linspace(0, len(X) - 1, num=min(len(X), 257)).astype(np.int64))
+        parts = [X[rows], self.Y] + ([] if self.weights is None else [self.weights])
+        digest.update(repr([(a.shape, a.dtype.str) for a in (X, *parts[1:])]).encode())
+        for part in parts:
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()
+
     def _write_checkpoint(self, epochs_done: int, progress: dict[str, Any] | None = None) -> None:
         assert self.checkpoint is not None
         tensors = io.model_tensors(self.model)
@@ -54,6 +68,7 @@ class CheckpointMixin:
             "rng": self._rng_states(),
             "n_train": int(len(self.train_idx)),
             "batch_size": self.batch_size,
+            "data": self._data_fingerprint(),
         }
         if self.schedule is not None and hasattr(self.schedule, "state_dict"):
             meta["schedule"] = self.schedule.state_dict()
@@ -171,6 +186,12 @@ class CheckpointMixin:
                 f"{name}: expected its training rows to be distinct row numbers in [0, {m})."
             )
         train_idx = train_idx.astype(np.int64)
+        if "data" in meta and meta["data"] != self._data_fingerprint():
+            raise _CheckpointError(
+                f"{name}: the checkpoint was written for other training data (X, y or the sample "
+                "weights differ from this call's, e.g. another split of the rows); resume with "
+                "the data it was trained on, or train afresh without resume=True."
+            )
         if int(meta.get("batch_size", self.batch_size)) != self.batch_size:
             raise _CheckpointError(
                 f"{name}: the checkpoint used batch_size={meta['batch_size']}, "

@@ -197,7 +197,9 @@ def fit(
     checkpoint : path, optional
         Written atomically after every epoch (and on interrupt).
     resume : bool
-        Continue from ``checkpoint`` when it exists.
+        Continue from ``checkpoint`` when it exists. The checkpoint must have been written by a
+        fit on the same architecture, batch size and training data (X, y and sample weights,
+        checked through a digest); otherwise ``ValueError``, with the model left as it was.
     shuffle : bool
         Shuffle the training rows every epoch.
     rng : Generator or int, optional
