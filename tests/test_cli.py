@@ -527,3 +527,27 @@ def test_resume_with_another_seed_is_refused(species_csv, tmp_path, capsys):
     assert "the checkpoint was written for other training data" in err
     assert not (tmp_path / "b").exists()
     assert main([*argv, "--seed", "0", "--resume", "--out", str(tmp_path / "c")]) == 0
+
+
+def test_an_output_path_that_cannot_be_a_file_is_refused_before_training(
+    species_csv, tmp_path, capsys, monkeypatch
+):
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(fcnet.Sequential, "fit", no_training)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    base = ["train", str(species_csv), *FAST, "--quiet"]
+    cases = [
+        (["--out", str(folder)], "--out '" + str(folder) + "' is a folder"),
+        (["--out", str(afile / "m.safetensors")], f"'{afile}' is a file, so it cannot hold"),
+        (["--checkpoint", str(folder)], "--checkpoint '" + str(folder) + "' is a folder"),
+    ]
+    for extra, message in cases:
+        assert main([*base, *extra]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["predict", "no-model.safetensors", str(species_csv), "--out", str(folder)]) == 2
+    assert "is a folder" in capsys.readouterr().err

@@ -282,6 +282,21 @@ def _fail(exc: BaseException) -> None:
 
 
 # --- flag checks ---------------------------------------------------------------------------------
+def _check_writable(flag: str, path: str) -> None:
+    """Refuse, before any work, an output path that cannot become a file: a folder, or one under
+    a file. (Permissions and disk space are found out when the file is written.)"""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{flag} '{path}' is a folder; expected a file path.")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(
+                    f"{flag} '{path}': '{parent}' is a file, so it cannot hold '{target.name}'."
+                )
+            break
+
+
 def _int_list(flag: str, text: str, *, allow_empty: bool, minimum: int = 2) -> list[int]:
     text = text.strip()
     if allow_empty and text.lower() in ("", "none"):
@@ -384,6 +399,9 @@ def _train(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint PATH.")
+    _check_writable("--out", args.out)
+    if args.checkpoint:
+        _check_writable("--checkpoint", args.checkpoint)
     if args.plot:
         from fcnet.plots import require_matplotlib
 
@@ -623,6 +641,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    if args.out:
+        _check_writable("--out", args.out)
     model = _load_model(args.model)
     X = _load_features(args.data, args.target, model)
     labels = model.predict(X)
