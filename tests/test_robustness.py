@@ -921,3 +921,22 @@ def test_resuming_on_other_training_data_is_refused(tmp_path, blobs):
             np.testing.assert_array_equal(value, before[key])
     resumed = classifier()  # the same data still resumes
     resumed.fit(X, y, optimizer=Adam(lr=0.01), epochs=3, checkpoint=path, resume=True, **TRAIN)
+
+
+def test_resuming_a_run_that_stopped_early_trains_no_further(tmp_path, blobs):
+    X, y = blobs
+    path = tmp_path / "run.ckpt"
+    model = classifier()
+
+    def stopper():  # min_delta so large that no epoch improves: stops after patience epochs
+        return fcnet.callbacks.EarlyStopping(monitor="loss", patience=1, min_delta=1e9)
+
+    options = dict(optimizer=Adam(lr=0.01), epochs=10, checkpoint=path, **TRAIN)
+    history = model.fit(X, y, callbacks=[stopper()], **options)
+    assert history.stopped_early and len(history.epoch) == 3  # its patience runs out at epoch 2
+    resumed = classifier()
+    again = resumed.fit(X, y, callbacks=[stopper()], resume=True, **options)
+    assert again.stopped_early and again.epoch == history.epoch
+    assert again.history == history.history
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(resumed.params()[key], value)

@@ -102,6 +102,7 @@ class History:
         return cls(
             history={k: list(v) for k, v in data.get("history", {}).items()},
             epoch=list(data.get("epoch", [])),
+            stopped_early=bool(data.get("stopped_early", False)),
         )
 
     def __repr__(self) -> str:
@@ -424,7 +425,9 @@ class _Trainer(CheckpointMixin):
         threads = blas_threads_for(_largest_product(model, rows))
         with _InterruptGuard() as guard, blas_threads(threads):
             self._guard = guard
-            for epoch in range(self.start_epoch, self.epochs):
+            # a run that a callback stopped is over: resuming it trains no further
+            first = self.epochs if self.history.stopped_early else self.start_epoch
+            for epoch in range(first, self.epochs):
                 logs = self._run_epoch(epoch, progress)
                 progress = None
                 if logs is None:  # interrupted mid-epoch; checkpoint already written
@@ -438,6 +441,8 @@ class _Trainer(CheckpointMixin):
                     if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(epoch, logs, model):
                         stop = True
                 stop = stop or bool(model.stop_training)
+                if stop:  # before the checkpoint, which records it
+                    self.history.stopped_early = True
                 if self.checkpoint is not None:
                     self._write_checkpoint(epoch + 1)
                 if self.verbose:
@@ -446,7 +451,6 @@ class _Trainer(CheckpointMixin):
                     self.history.interrupted = True
                     break
                 if stop:
-                    self.history.stopped_early = True
                     break
         for cb in self.callbacks:
             if hasattr(cb, "on_train_end"):
