@@ -149,3 +149,15 @@ def test_saved_files_get_the_usual_mode_and_keep_an_existing_ones(tmp_path):
     finally:
         os.umask(old_mask)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX paths and symlinks")
+def test_unreadable_paths_are_value_errors_naming_the_file(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(ValueError, match=r"x.safetensors': cannot be read \(not a directory\)"):
+        fcnet.load(afile / "x.safetensors")
+    loop = tmp_path / "loop.safetensors"
+    loop.symlink_to(loop)
+    with pytest.raises(ValueError, match=r"loop.safetensors': cannot be read \(too many levels"):
+        fcnet.load(loop)

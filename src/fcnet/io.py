@@ -286,6 +286,9 @@ def read_tensors(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]
         raise ValueError(f"{name}: is a directory, expected a .safetensors file.") from None
     except PermissionError:
         raise ValueError(f"{name}: permission denied.") from None
+    except OSError as exc:  # a path through a file, a symlink loop, a read error
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ValueError(f"{name}: cannot be read ({reason}).") from None
     try:
         header = json.loads(header_bytes.decode("utf-8"))
     except (ValueError, RecursionError):  # bad UTF-8, bad JSON, a 5000-digit int, deep nesting
