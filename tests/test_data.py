@@ -724,3 +724,9 @@ def test_unsigned_labels_beyond_int64_are_refused_not_wrapped(tmp_path, pandas):
     pandas.DataFrame({"a": [1.0, 2.0, 3.0], "t": big}).to_parquet(tmp_path / "big.parquet")
     with raises_data_error("column 't': row 1 holds 9223372036854775823"):
         load_parquet(tmp_path / "big.parquet")
+
+
+def test_npz_targets_without_columns_are_refused(tmp_path):
+    np.savez(tmp_path / "empty_y.npz", X=np.ones((3, 2)), y=np.ones((3, 0)))
+    with raises_data_error("array 'y' has shape", "(3, 0); expected (3,) or (3, k) with k >= 1"):
+        load_npz(tmp_path / "empty_y.npz")

@@ -732,10 +732,10 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     X = _as_features(who, where, X_raw)
     y = None
     if y_raw is not None:
-        if y_raw.ndim not in (1, 2) or len(y_raw) != len(X):
+        if y_raw.ndim not in (1, 2) or len(y_raw) != len(X) or 0 in y_raw.shape[1:]:
             raise DataError(
                 f"{who}: {where} array 'y' has shape {y_raw.shape}; expected ({len(X)},) or "
-                f"({len(X)}, k), one row per row of X."
+                f"({len(X)}, k) with k >= 1, one row per row of X."
             )
         bad = first_nonfinite(y_raw) if y_raw.dtype.kind == "f" else None
         if bad is not None:
