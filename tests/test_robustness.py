@@ -940,3 +940,23 @@ def test_resuming_a_run_that_stopped_early_trains_no_further(tmp_path, blobs):
     assert again.history == history.history
     for key, value in model.params().items():
         np.testing.assert_array_equal(resumed.params()[key], value)
+
+
+def test_resuming_with_other_layer_widths_names_the_architecture(tmp_path, blobs):
+    X, y = blobs
+    path = tmp_path / "run.ckpt"
+    classifier().fit(X, y, optimizer=Adam(lr=0.01), epochs=1, checkpoint=path, **TRAIN)
+    wider = fcnet.Sequential(
+        [
+            fcnet.Dense(4, 32, activation="relu", rng=0),
+            fcnet.Dropout(0.3),
+            Tripwire(0),
+            fcnet.Dense(32, 3, rng=1),
+        ]
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"run.ckpt': tensor '0.W' has shape \(4, 16\), the architecture expects \(4, 32\)\. "
+        "The checkpoint was written for a different architecture.",
+    ):
+        wider.fit(X, y, optimizer=Adam(lr=0.01), epochs=2, checkpoint=path, resume=True, **TRAIN)

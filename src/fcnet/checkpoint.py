@@ -163,6 +163,17 @@ class CheckpointMixin:
                 f"{name}: the checkpoint was written for a different architecture: "
                 f"layers {saved_types}, this model has {types}."
             )
+        try:  # the same layers, of other widths: say so before the optimizer state disagrees
+            io.assign_model_tensors(
+                self.model,
+                {k: v for k, v in tensors.items() if "/" not in k},
+                self.checkpoint,
+                check_only=True,
+            )
+        except ValueError as exc:
+            raise _CheckpointError(
+                f"{exc} The checkpoint was written for a different architecture."
+            ) from None
         epochs_done = meta["epochs_done"]
         if not _is_int(epochs_done) or epochs_done < 0:
             raise _CheckpointError(
