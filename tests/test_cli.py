@@ -551,3 +551,20 @@ def test_an_output_path_that_cannot_be_a_file_is_refused_before_training(
         assert message in capsys.readouterr().err
     assert main(["predict", "no-model.safetensors", str(species_csv), "--out", str(folder)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_explain_a_binary_classifier_with_a_class_name_as_target(tmp_path, capsys):
+    X, codes = _blobs()
+    two = codes < 2
+    data = write_csv(tmp_path / "two.csv", X[two], np.array(["no", "yes"])[codes[two]])
+    model_path = tmp_path / "bin.safetensors"
+    argv = ["train", str(data), *FAST, "--loss", "binary_cross_entropy", "--quiet"]
+    assert main([*argv, "--out", str(model_path)]) == 0
+    capsys.readouterr()
+    explain = ["explain", "--model", str(model_path), "--sample", "3,0,0.1,0", "--target"]
+    assert main([*explain, "yes"]) == 0
+    by_name = capsys.readouterr().out
+    assert main([*explain, "1"]) == 0  # the class's target value, as numbers
+    assert capsys.readouterr().out == by_name
+    assert main([*explain, "no"]) == 0
+    assert capsys.readouterr().out != by_name

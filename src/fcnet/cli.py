@@ -778,6 +778,8 @@ def _explain(args: argparse.Namespace) -> int:
             loss = _loss_for_task(model.task)
         if loss is not None and _loss_task(loss) == "classification":
             y: Any = [_class_label(args.target, model)]
+        elif _binary_label(args.target, model) is not None:
+            y = [[_binary_label(args.target, model)]]
         else:
             y = [_float_list("--target", args.target)]
         X = [sample]
@@ -814,6 +816,15 @@ def _explain(args: argparse.Namespace) -> int:
         y = [_float_list("--target", args.target)] if args.target is not None else Y0
     print(explain(model, X, y, loss=loss or "mse", lr=args.lr))
     return EXIT_OK
+
+
+def _binary_label(text: str, model: Any) -> float | None:
+    """A binary classifier's class name as its target value (0.0 for the first class, 1.0 for
+    the second), or None when ``text`` names neither (then it is read as numbers)."""
+    if model.task != "binary" or model.classes is None or model.n_out != 1:
+        return None
+    names = [str(value) for value in model.classes.tolist()]
+    return float(names.index(text.strip())) if text.strip() in names else None
 
 
 def _class_label(text: str, model: Any) -> Any:
