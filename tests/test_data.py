@@ -730,3 +730,12 @@ def test_npz_targets_without_columns_are_refused(tmp_path):
     np.savez(tmp_path / "empty_y.npz", X=np.ones((3, 2)), y=np.ones((3, 0)))
     with raises_data_error("array 'y' has shape", "(3, 0); expected (3,) or (3, k) with k >= 1"):
         load_npz(tmp_path / "empty_y.npz")
+
+
+def test_parquet_text_labels_from_bytes_and_refused_lists(tmp_path, pandas):
+    frame = pandas.DataFrame({"a": [1.0, 2.0], "t": [b"cat", "dog"]})
+    frame.to_parquet(tmp_path / "bytes.parquet")
+    assert load_parquet(tmp_path / "bytes.parquet").y.tolist() == ["cat", "dog"]
+    pandas.DataFrame({"a": [1.0, 2.0], "t": [[1], [2, 3]]}).to_parquet(tmp_path / "lists.pq")
+    with raises_data_error("row 0, column 't': expected a number or a text label, got"):
+        load_parquet(tmp_path / "lists.pq")

@@ -589,8 +589,28 @@ def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Da
                 f"got {y[i].item()!r}."
             )
     else:
-        y = np.array([str(value) for value in series.tolist()])
+        y = np.array(
+            [_text_label(who, where, names[t], i, v) for i, v in enumerate(series.tolist())]
+        )
     return Dataset(X, y, feature_names, names[t], target_is_column=True)
+
+
+def _text_label(who: str, where: str, column: str, row: int, value: Any) -> str:
+    """A value of a Parquet target column that is not all numbers, as a class label: text as
+    it is, bytes decoded as UTF-8, a number (in a mixed column) as its text; a list, a map or
+    anything else is refused (its repr is no label)."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    elif isinstance(value, str | int | float | np.number | np.bool_):
+        return str(value)
+    shown = " ".join(repr(value).split())
+    raise DataError(
+        f"{who}: {where} row {row}, column {column!r}: expected a number or a text label, "
+        f"got {type(value).__name__} {shown[:80]}."
+    )
 
 
 # --- NPZ ----------------------------------------------------------------------------------------
