@@ -568,3 +568,24 @@ def test_explain_a_binary_classifier_with_a_class_name_as_target(tmp_path, capsy
     assert capsys.readouterr().out == by_name
     assert main([*explain, "no"]) == 0
     assert capsys.readouterr().out != by_name
+
+
+def test_predict_from_a_csv_holding_the_one_feature_of_a_one_input_model(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    train = tmp_path / "line.csv"
+    train.write_text("x,y\n" + "".join(f"{float(a)!r},{float(2 * a + 1)!r}\n" for a in x))
+    model_path = tmp_path / "line.safetensors"
+    assert main(["train", str(train), *FAST, "--quiet", "--out", str(model_path)]) == 0
+    features = tmp_path / "x.csv"
+    features.write_text("x\n0.25\n-1.5\n")
+    capsys.readouterr()
+    assert main(["predict", str(model_path), str(features)]) == 0
+    header, rows = _read_predictions(capsys.readouterr().out, from_text=True)
+    model = fcnet.load(model_path)
+    expected = model.predict(np.array([[0.25], [-1.5]], dtype=np.float32))[:, 0]
+    assert header == ["prediction"]
+    np.testing.assert_array_equal([np.float32(r[0]) for r in rows], expected)
+    features.write_text("x\n0.25\nabc\n")  # a bad field is still reported
+    assert main(["predict", str(model_path), str(features)]) == 2
+    assert "line 3, column 'x': expected a number, got 'abc'" in capsys.readouterr().err

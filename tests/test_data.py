@@ -739,3 +739,16 @@ def test_parquet_text_labels_from_bytes_and_refused_lists(tmp_path, pandas):
     pandas.DataFrame({"a": [1.0, 2.0], "t": [[1], [2, 3]]}).to_parquet(tmp_path / "lists.pq")
     with raises_data_error("row 0, column 't': expected a number or a text label, got"):
         load_parquet(tmp_path / "lists.pq")
+
+
+def test_csv_without_a_target_column(tmp_path):
+    one = write(tmp_path, "one.csv", "x\n0.5\n-2\n")
+    dataset = load_csv(one, target=False)
+    assert dataset.y is None and dataset.target_name is None and not dataset.target_is_column
+    assert dataset.feature_names == ["x"] and dataset.X.tolist() == [[0.5], [-2.0]]
+    three = write(tmp_path, "three.csv", "1,2,3\n4,5,6\n")
+    assert load_csv(three, target=False, header=False).X.tolist() == [[1, 2, 3], [4, 5, 6]]
+    with raises_data_error("has 1 column; expected at least 2"):
+        load_csv(one)
+    with raises_data_error("line 3", "got 'abc'"):
+        load_csv(write(tmp_path, "bad.csv", "x\n1\nabc\n"), target=False)

@@ -368,7 +368,7 @@ def _csv_target(
 
 def load_csv(
     path: str | os.PathLike,
-    target: str | int | None = None,
+    target: str | int | Literal[False] | None = None,
     *,
     header: Literal["infer"] | bool = "infer",
     delimiter: str = ",",
@@ -382,10 +382,11 @@ def load_csv(
     ----------
     path : str or os.PathLike
         The file.
-    target : str or int, optional
+    target : str or int or False, optional
         The target column: its header name or its integer index (negative counts from the
         end; a string of digits is taken as an index when no column has that name). Default:
-        the last column.
+        the last column. ``False``: the file has no target column (features to predict from);
+        every column is a feature and ``y`` is None.
     header : {"infer", True, False}, default "infer"
         Whether the first row names the columns. ``"infer"``: it does when it holds text in two
         or more fields, or text in a column that is numeric in the second row (a headerless
@@ -458,11 +459,13 @@ def _read_csv(
     else:
         names = [f"col{j}" for j in range(n)]
         body = itertools.chain([first], [second] if second is not None else [], records)
-    if n < 2:
-        raise DataError(
-            f"{who}: {where} has 1 column; expected at least 2 (features and a target)."
-        )
-    t = _target_index(who, where, target, names)
+    t: int | None = None
+    if target is not False:
+        if n < 2:
+            raise DataError(
+                f"{who}: {where} has 1 column; expected at least 2 (features and a target)."
+            )
+        t = _target_index(who, where, target, names)
     feature_columns = [j for j in range(n) if j != t]
 
     values = array.array("d")
@@ -471,21 +474,25 @@ def _read_csv(
     for line, row in body:
         if len(row) != n:
             raise DataError(f"{who}: {where} line {line} has {len(row)} fields, expected {n}.")
-        texts.append(row.pop(t))
+        if t is not None:
+            texts.append(row.pop(t))
         lines.append(line)
         try:
             values.extend(map(float, row))  # C-speed; a failed row is re-examined below
         except ValueError:
-            row.insert(t, texts[-1])
+            if t is not None:
+                row.insert(t, texts[-1])
             raise _bad_feature_field(who, where, line, row, feature_columns, names) from None
-    if not texts:
+    if not lines:
         raise DataError(
             f"{who}: {where} has a header but no data rows; expected at least one row of values."
         )
-    m = len(texts)
+    m = len(lines)
     feature_names = [names[j] for j in feature_columns]
-    X64 = np.frombuffer(values, dtype=np.float64).reshape(m, n - 1)
+    X64 = np.frombuffer(values, dtype=np.float64).reshape(m, len(feature_columns))
     X = _float32_features(who, where, X64, feature_names, lambda i: f"line {lines[i]}")
+    if t is None:
+        return Dataset(X, None, feature_names, None)
     y = _csv_target(who, where, texts, lines, names[t])
     return Dataset(X, y, feature_names, names[t], target_is_column=True)
 
