@@ -9,6 +9,7 @@ to an uninterrupted one.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 from collections.abc import Callable
@@ -960,3 +961,28 @@ def test_resuming_with_other_layer_widths_names_the_architecture(tmp_path, blobs
         "The checkpoint was written for a different architecture.",
     ):
         wider.fit(X, y, optimizer=Adam(lr=0.01), epochs=2, checkpoint=path, resume=True, **TRAIN)
+
+
+def test_a_checkpoint_whose_early_stopping_copy_lacks_a_parameter_is_refused(tmp_path, blobs):
+    from fcnet import io
+
+    X, y = blobs
+    path = tmp_path / "run.ckpt"
+    options = dict(optimizer=Adam(lr=0.01), epochs=2, checkpoint=path, **TRAIN)
+    classifier().fit(X, y, callbacks=[fcnet.callbacks.EarlyStopping(monitor="loss")], **options)
+    tensors, metadata = io.read_tensors(path)
+    saved = [k for k in tensors if k.startswith("callback0/") and k.endswith("0.W")]
+    assert len(saved) == 1
+    del tensors[saved[0]]  # and from the list of its arrays: a well-formed but wrong state
+    training = json.loads(metadata["training"])
+    training["callbacks"][0]["best_params"]["__arrays__"].remove("0.W")
+    metadata["training"] = json.dumps(training)
+    io.write_tensors(path, tensors, metadata)
+    model = classifier()
+    before = {k: v.copy() for k, v in model.params().items()}
+    with pytest.raises(ValueError, match=r"run.ckpt': the saved EarlyStopping state holds"):
+        model.fit(
+            X, y, callbacks=[fcnet.callbacks.EarlyStopping(monitor="loss")], resume=True, **options
+        )
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, before[key])

@@ -142,6 +142,7 @@ class CheckpointMixin:
                         k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
                     }
                     cb.load_state_dict(_join_state(states[i], arrays))
+                    _check_saved_params(cb, self.model.params(), name)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise ValueError(
                 f"{name}: the saved schedule or callback state is malformed ({exc})."
@@ -380,6 +381,26 @@ class _CheckpointError(ValueError):
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_saved_params(callback: Any, params: dict[str, np.ndarray], name: str) -> None:
+    """A callback's saved copy of the parameters (EarlyStopping's best epoch) must fit the
+    model: the same keys, shapes and finite values, or restoring it at the end would fail."""
+    saved = getattr(callback, "best_params", None)
+    if saved is None:
+        return
+    if not isinstance(saved, dict) or saved.keys() != params.keys():
+        raise ValueError(
+            f"{name}: the saved {type(callback).__name__} state holds parameters "
+            f"{sorted(saved) if isinstance(saved, dict) else saved!r}, the model has "
+            f"{sorted(params)}."
+        )
+    for key, value in saved.items():
+        if value.shape != params[key].shape or not np.isfinite(value).all():
+            raise ValueError(
+                f"{name}: the saved {type(callback).__name__} state's parameter {key!r} has "
+                f"shape {value.shape} (expected {params[key].shape}) or a non-finite value."
+            )
 
 
 def _history_from(data: Any, name: str) -> History:
