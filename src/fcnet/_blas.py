@@ -51,7 +51,7 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray) -> Non
         ):
             routine(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
             return
-    y += np.multiply(x, alpha, out=scratch)
+    y += x if alpha == 1.0 else np.multiply(x, alpha, out=scratch)
 
 
 def available() -> bool:

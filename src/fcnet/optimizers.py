@@ -141,7 +141,7 @@ class SGD(Optimizer):
                 v[...] = g
             else:
                 v *= self.momentum
-                v += _scaled(1.0 - self.dampening, g, out=tmp) if self.dampening else g
+                axpy(1.0 - self.dampening, g, v, tmp)
             if self.nesterov:
                 g = _add_scaled(g, self.momentum, v, out=tmp)
             else:
@@ -304,11 +304,6 @@ class RMSprop(Optimizer):
             "momentum": self.momentum,
             "centered": self.centered,
         }
-
-
-def _scaled(c: float, a: np.ndarray, *, out: np.ndarray) -> np.ndarray:
-    """c * a, written into ``out`` (which may be ``a``)."""
-    return np.multiply(a, c, out=out)
 
 
 def _add_scaled(g: np.ndarray, c: float, a: np.ndarray, *, out: np.ndarray) -> np.ndarray:
