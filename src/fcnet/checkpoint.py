@@ -34,6 +34,8 @@ CHECKPOINT_KIND = "checkpoint"
 class CheckpointMixin:
     """The checkpoint half of the training loop's state (mixed into ``training._Trainer``)."""
 
+    _fingerprint: str | None = None  # the digest of the training data, once computed
+
     def _rng_states(self) -> dict[str, Any]:
         states = {"fit": self.rng.bit_generator.state}
         for i, layer in enumerate(self.model.layers):
@@ -45,7 +47,12 @@ class CheckpointMixin:
     def _data_fingerprint(self) -> str:
         """A digest of the training data, so that a resume on other data is refused: shapes and
         dtypes, all of y and the weights, and 257 rows of X spread evenly over it (hashing all of
-        X would read the whole data set at every checkpoint)."""
+        X would read the whole data set). Computed once per fit: the data does not change."""
+        if self._fingerprint is None:
+            self._fingerprint = self._digest_data()
+        return self._fingerprint
+
+    def _digest_data(self) -> str:
         digest = hashlib.blake2b(digest_size=16)
         X = self.X
         rows = np.unique(np.linspace(0, len(X) - 1, num=min(len(X), 257)).astype(np.int64))
@@ -395,11 +402,17 @@ def _check_saved_params(callback: Any, params: dict[str, np.ndarray], name: str)
             f"{sorted(saved) if isinstance(saved, dict) else saved!r}, the model has "
             f"{sorted(params)}."
         )
+    who = f"{name}: the saved {type(callback).__name__} state's parameter"
     for key, value in saved.items():
-        if value.shape != params[key].shape or not np.isfinite(value).all():
+        if value.shape != params[key].shape:
             raise ValueError(
-                f"{name}: the saved {type(callback).__name__} state's parameter {key!r} has "
-                f"shape {value.shape} (expected {params[key].shape}) or a non-finite value."
+                f"{who} {key!r} has shape {value.shape}; the model's has {params[key].shape}."
+            )
+        bad = first_nonfinite(value)
+        if bad is not None:
+            raise ValueError(
+                f"{who} {key!r} holds {value[bad].item()} at index {list(bad)}; expected finite "
+                "values."
             )
 
 
