@@ -752,3 +752,15 @@ def test_csv_without_a_target_column(tmp_path):
         load_csv(one)
     with raises_data_error("line 3", "got 'abc'"):
         load_csv(write(tmp_path, "bad.csv", "x\n1\nabc\n"), target=False)
+
+
+def test_load_reads_files_without_a_target_column(tmp_path, pandas):
+    csv_file = write(tmp_path, "x.csv", "x\n0.5\n-2\n")
+    assert load(csv_file, target=False).X.tolist() == [[0.5], [-2.0]]
+    pandas.DataFrame({"x": [0.5, -2.0]}).to_parquet(tmp_path / "x.parquet")
+    one = load(tmp_path / "x.parquet", target=False)
+    assert one.y is None and one.feature_names == ["x"] and one.X.tolist() == [[0.5], [-2.0]]
+    with raises_data_error("has 1 column; expected at least 2", "(features and a target)"):
+        load_parquet(tmp_path / "x.parquet")
+    np.savez(tmp_path / "d.npz", X=np.ones((2, 3)), y=np.array([0, 1]))
+    assert load(tmp_path / "d.npz", target=False).y.tolist() == [0, 1]  # labels stored apart

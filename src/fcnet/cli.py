@@ -708,11 +708,10 @@ def _load_features(path: str, target: str | None, model: Any) -> np.ndarray:
     try:
         dataset = data.load(path, target=target)
     except data.DataError as error:
-        # a CSV of the single feature of a one-input model has no second column for a target
-        if target is not None or n_in != 1 or not str(path).lower().endswith((".csv", ".tsv")):
+        # the single feature column of a one-input model leaves no column for a target
+        if target is not None or n_in != 1:
             raise
-        delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
-        dataset = data.load_csv(path, target=False, delimiter=delimiter)
+        dataset = data.load(path, target=False)
         if dataset.X.shape[1] != 1:  # not a one-column file: the first error stands
             raise error from None
     X = np.asarray(dataset.X)

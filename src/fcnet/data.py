@@ -500,7 +500,9 @@ def _read_csv(
 # --- Parquet ------------------------------------------------------------------------------------
 
 
-def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Dataset:
+def load_parquet(
+    path: str | os.PathLike, target: str | int | Literal[False] | None = None
+) -> Dataset:
     """Read a Parquet file of numeric feature columns and one target column.
 
     Needs pandas and pyarrow (the ``data`` extra), imported only when called.
@@ -509,8 +511,9 @@ def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Da
     ----------
     path : str or os.PathLike
         The file.
-    target : str or int, optional
-        The target column: its name or integer index. Default: the last column.
+    target : str or int or False, optional
+        The target column: its name or integer index. Default: the last column. ``False``: the
+        file has no target column; every column is a feature and ``y`` is None.
 
     Returns
     -------
@@ -544,10 +547,11 @@ def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Da
             f"{_one_line(exc)}."
         ) from None
     names = [str(column) for column in frame.columns]
-    if len(names) < 2:
+    needed = 1 if target is False else 2
+    if len(names) < needed:
         raise DataError(
             f"{who}: {where} has {len(names)} column{'s' * (len(names) != 1)}; expected at "
-            "least 2 (features and a target)."
+            + ("least 1." if needed == 1 else "least 2 (features and a target).")
         )
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -557,7 +561,7 @@ def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Da
         )
     if len(frame) == 0:
         raise DataError(f"{who}: {where} has no rows; expected at least one row of values.")
-    t = _target_index(who, where, target, names)
+    t = None if target is False else _target_index(who, where, target, names)
     missing = frame.isna().to_numpy()
     if missing.any():
         i, j = (int(k) for k in np.argwhere(missing)[0])
@@ -581,6 +585,8 @@ def load_parquet(path: str | os.PathLike, target: str | int | None = None) -> Da
     X = _float32_features(
         who, where, np.stack(columns, axis=1), feature_names, lambda i: f"row {i}"
     )
+    if t is None:
+        return Dataset(X, None, feature_names, None)
     series = frame.iloc[:, t]
     kind = series.dtype.kind
     if kind == "b":
@@ -975,7 +981,7 @@ def _idx_labels_for(images: Path) -> Path | None:
     return None
 
 
-def load(path: str | os.PathLike, target: str | int | None = None) -> Dataset:
+def load(path: str | os.PathLike, target: str | int | Literal[False] | None = None) -> Dataset:
     """Read a data file, choosing the loader by its name.
 
     ``.csv`` -> :func:`load_csv`; ``.tsv`` -> :func:`load_csv` with tab delimiter;
@@ -988,9 +994,10 @@ def load(path: str | os.PathLike, target: str | int | None = None) -> Dataset:
     ----------
     path : str or os.PathLike
         The data file.
-    target : str or int, optional
-        The target column for CSV and Parquet (default: the last column). NPZ and IDX files
-        carry their labels separately, so they take none.
+    target : str or int or False, optional
+        The target column for CSV and Parquet (default: the last column); ``False``: the file
+        has no target column, every column is a feature. NPZ and IDX files carry their labels
+        separately, so they take none (``False`` reads them as they are).
 
     Returns
     -------
@@ -1013,7 +1020,7 @@ def load(path: str | os.PathLike, target: str | int | None = None) -> Dataset:
         return load_parquet(path, target)
     is_idx = _IDX_NAME.search(name.removesuffix(".gz")) is not None
     if name.endswith(".npz") or is_idx or (name.endswith(".gz") and _has_idx_magic(file)):
-        if target is not None:
+        if target is not None and target is not False:
             raise DataError(
                 f"{who}: '{path}' stores its labels apart from the features; expected no "
                 f"target, got target={target!r}."
