@@ -718,6 +718,10 @@ def test_unsigned_labels_beyond_int64_are_refused_not_wrapped(tmp_path, pandas):
     np.savez(tmp_path / "big.npz", X=np.ones((3, 2)), y=big)
     with raises_data_error("array 'y': row 1 holds 9223372036854775823", "int64 range"):
         load_npz(tmp_path / "big.npz")
+    columns = np.array([[1, 2], [3, 4], [5, 2**63 + 15]], dtype=np.uint64)
+    np.savez(tmp_path / "columns.npz", X=np.ones((3, 2)), y=columns)
+    with raises_data_error("array 'y': row 2 holds 9223372036854775823"):  # row, not flat index
+        load_npz(tmp_path / "columns.npz")
     np.savez(tmp_path / "small.npz", X=np.ones((3, 2)), y=np.array([5, 15, 10], np.uint64))
     small = load_npz(tmp_path / "small.npz").y
     assert small.dtype == np.int64 and small.tolist() == [5, 15, 10]

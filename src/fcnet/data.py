@@ -776,11 +776,10 @@ def load_npz(path: str | os.PathLike) -> Dataset:
                 f"{who}: {where} array 'y' row {bad[0]}: expected finite numbers, "
                 f"got {y_raw[bad].item()!r}."
             )
-        y = (
-            _int64_labels(y_raw, f"{who}: {where} array 'y'")
-            if y_raw.dtype.kind in "iu"
-            else (np.array(y_raw))
-        )
+        if y_raw.dtype.kind in "iu":
+            y = _int64_labels(y_raw, f"{who}: {where} array 'y'")
+        else:
+            y = np.array(y_raw)
     names = [f"x{j}" for j in range(X.shape[1])]
     return Dataset(X, y, names, None if y is None else "y")
 
@@ -1276,10 +1275,11 @@ def split_rows(
 
 def _int64_labels(values: np.ndarray, where: str) -> np.ndarray:
     """Integer targets as int64; an unsigned value beyond int64 is refused, not wrapped."""
-    if values.dtype == np.uint64 and values.size and values.max() > np.iinfo(np.int64).max:
-        i = int(np.argmax(values > np.iinfo(np.int64).max))
+    largest = np.iinfo(np.int64).max
+    if values.dtype == np.uint64 and values.size and values.max() > largest:
+        at = np.unravel_index(int(np.argmax(values > largest)), values.shape)
         raise DataError(
-            f"{where}: row {i} holds {int(values.reshape(-1)[i])}, beyond the int64 range that "
-            f"integer targets are read into (largest {np.iinfo(np.int64).max})."
+            f"{where}: row {at[0]} holds {int(values[at])}, beyond the int64 range that "
+            f"integer targets are read into (largest {largest})."
         )
     return values.astype(np.int64)
