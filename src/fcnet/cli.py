@@ -786,8 +786,8 @@ def _explain(args: argparse.Namespace) -> int:
             loss = _loss_for_task(model.task)
         if loss is not None and _loss_task(loss) == "classification":
             y: Any = [_class_label(args.target, model)]
-        elif _binary_label(args.target, model) is not None:
-            y = [[_binary_label(args.target, model)]]
+        elif (value := _binary_label(args.target, model)) is not None:
+            y = [[value]]
         else:
             y = [_float_list("--target", args.target)]
         X = [sample]

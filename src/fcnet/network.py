@@ -209,9 +209,8 @@ class Sequential:
         is the same to the last bit however many threads computed it and whenever it was asked
         for (a BLAS may sum a product in another order when it splits it between threads; the
         limit is one per process, so calls made at once from several threads of the user's may
-        still differ by rounding). A
-        block that fails stops the threads at their next block, and the error of the earliest
-        failing block is raised, as if the blocks had run in order.
+        still differ by rounding). A block that fails stops the threads at their next block, and
+        the error of the earliest failing block is raised, as if the blocks had run in order.
         """
         m = X.shape[0]
         rows = min(batch_size, _INFERENCE_ROWS)
