@@ -62,6 +62,27 @@ def captured_step(monkeypatch):
     return seen
 
 
+def _replay_step(captured_step, times: int) -> tuple[int, int]:
+    """Run the last training step ``fit`` took again, ``times`` times under tracemalloc; return
+    the bytes still held at the end and the peak, both above the start.
+
+    The real step, without the fixture's bookkeeping, runs once first: fit released its caches
+    when it returned, and this fills the buffers again.
+    """
+    trainer, args, step = captured_step["trainer"], captured_step["args"], captured_step["step"]
+    step(trainer, *args)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for _ in range(times):
+            step(trainer, *args)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return current - start, peak - start
+
+
 def _state_arrays(trainer) -> list[tuple[str, np.ndarray]]:
     """Every array a training step computes with: buffers, caches, parameters, optimizer."""
     arrays = []
@@ -91,22 +112,11 @@ def test_training_step_allocates_nothing_after_the_first(captured_step, make_opt
         for key, value in penalty.items():
             setattr(layer, key, value)
     model.fit(X, y, loss="cross_entropy", optimizer=make_optimizer(), epochs=1, batch_size=256)
-    trainer, args = captured_step["trainer"], captured_step["args"]
-    step = captured_step["step"]  # the real step, without the fixture's bookkeeping
-    step(trainer, *args)  # fit released its caches when it returned: fill the buffers again
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        for _ in range(100):
-            step(trainer, *args)
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert current - start < 16_000, "a training step keeps memory it allocated"
+    kept, peak = _replay_step(captured_step, 100)
+    assert kept < 16_000, "a training step keeps memory it allocated"
     # NumPy's ufunc iterator may use a 32 KB scratch buffer for a broadcast; no array of the
     # batch's size (256 KB) or a parameter's (256 KB) may appear
-    assert peak - start < 100_000, f"a training step allocated {peak - start} bytes at once"
+    assert peak < 100_000, f"a training step allocated {peak} bytes at once"
 
 
 def test_fit_memory_does_not_grow_with_epochs():
@@ -414,17 +424,6 @@ def test_every_loss_computes_a_step_without_allocating(captured_step, loss, targ
     weights = rng.uniform(0.5, 1.5, _ROWS) if weighted else None
     model = fcnet.Sequential([fcnet.Dense(16, 32, "relu", rng=0), fcnet.Dense(32, 8, rng=1)])
     model.fit(X, y, loss=loss, epochs=1, batch_size=_ROWS, sample_weight=weights)
-    trainer, args = captured_step["trainer"], captured_step["args"]
-    step = captured_step["step"]
-    step(trainer, *args)
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        for _ in range(3):
-            step(trainer, *args)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = _replay_step(captured_step, 3)
     # below the smallest array of the batch's size, above NumPy's 32 KB iterator scratch
-    assert peak - start < 48_000, f"a {loss} step allocated {peak - start} bytes at once"
+    assert peak < 48_000, f"a {loss} step allocated {peak} bytes at once"

@@ -652,19 +652,8 @@ def test_nan_in_a_user_layers_own_gradient_is_caught(blobs):
 # --- checkpoints and resume -------------------------------------------------------------------
 
 
-class Tripwire:
-    """Identity layer that sends this process SIGINT on its n-th training forward (0 = never)."""
-
-    def __init__(self, on_call: int = 0) -> None:
-        self.on_call = on_call
-        self.calls = 0
-
-    def forward(self, X, training=False):
-        if training:
-            self.calls += 1
-            if self.calls == self.on_call:
-                signal.raise_signal(signal.SIGINT)
-        return X
+class PassThrough:
+    """A user's layer without parameters whose backward passes dA on unchanged."""
 
     def backward(self, dA):
         return dA
@@ -677,6 +666,21 @@ class Tripwire:
 
     def get_config(self):
         return {}
+
+
+class Tripwire(PassThrough):
+    """Identity layer that sends this process SIGINT on its n-th training forward (0 = never)."""
+
+    def __init__(self, on_call: int = 0) -> None:
+        self.on_call = on_call
+        self.calls = 0
+
+    def forward(self, X, training=False):
+        if training:
+            self.calls += 1
+            if self.calls == self.on_call:
+                signal.raise_signal(signal.SIGINT)
+        return X
 
 
 def classifier(trip_on: int = 0) -> fcnet.Sequential:
@@ -849,7 +853,7 @@ def test_resume_with_validation_data_and_a_split_keeps_the_validation_data(tmp_p
     assert history.history["val_loss"] == reference.history["val_loss"]
 
 
-class GaussianNoise:
+class GaussianNoise(PassThrough):
     """A layer of the user's that draws in training and leaves ``rng`` for ``fit`` to set."""
 
     def __init__(self, scale: float = 0.3) -> None:
@@ -860,15 +864,6 @@ class GaussianNoise:
         if not training:
             return X
         return X + self.rng.normal(scale=self.scale, size=X.shape).astype(X.dtype)
-
-    def backward(self, dA):
-        return dA
-
-    def params(self):
-        return {}
-
-    def grads(self):
-        return {}
 
     def get_config(self):
         return {"scale": self.scale}
