@@ -66,6 +66,10 @@ def _routine(dtype: np.dtype) -> _Axpy | None:
     return _routines.get(dtype)
 
 
+_AFFIXES = [(p, s) for p in ("", "scipy_") for s in ("", "64_", "_64")]  # OpenBLAS builds
+_KINDS = ((np.dtype(np.float32), "s", ctypes.c_float), (np.dtype(np.float64), "d", ctypes.c_double))
+
+
 def _find_routines() -> dict[np.dtype, _Axpy]:
     """``cblas_saxpy`` and ``cblas_daxpy`` of NumPy's OpenBLAS, each checked; {} if not found."""
     library = _numpy_openblas()
@@ -75,25 +79,19 @@ def _find_routines() -> dict[np.dtype, _Axpy]:
         dll = ctypes.CDLL(library)
     except OSError:
         return {}
-    for prefix in ("", "scipy_"):
-        for suffix in ("", "64_", "_64"):
-            routines = {}
-            for dtype, letter, scalar in (
-                (np.dtype(np.float32), "s", ctypes.c_float),
-                (np.dtype(np.float64), "d", ctypes.c_double),
-            ):
-                function = getattr(dll, f"{prefix}cblas_{letter}axpy{suffix}", None)
-                if function is None:
-                    break
-                function.restype = None
-                # 64-bit integers: an LP64 build reads the low half of the same register
-                int_t = ctypes.c_int64
-                function.argtypes = [int_t, scalar, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
-                if not _works(function, dtype):
-                    return {}
-                routines[dtype] = function
-            else:
-                return routines
+    for prefix, suffix in _AFFIXES:
+        functions = [
+            getattr(dll, f"{prefix}cblas_{letter}axpy{suffix}", None) for _, letter, _ in _KINDS
+        ]
+        if None in functions:
+            continue
+        # 64-bit integers: an LP64 build reads the low half of the same register
+        int_t = ctypes.c_int64
+        for function, (_, _, scalar) in zip(functions, _KINDS, strict=True):
+            function.restype = None
+            function.argtypes = [int_t, scalar, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
+        routines = {dtype: f for f, (dtype, _, _) in zip(functions, _KINDS, strict=True)}
+        return routines if all(_works(f, dtype) for dtype, f in routines.items()) else {}
     return {}
 
 
