@@ -148,3 +148,77 @@ def test_l1_l2_penalty_and_gradient():
     layer.forward(X)
     layer.backward(np.zeros((1, 2)))
     np.testing.assert_allclose(layer.dW, 0.1 * np.sign(W) + 0.4 * W)
+
+
+# --- the plain SGD step fused with the weight gradient -----------------------------------------
+@pytest.fixture(params=["gemm", "numpy"])
+def sgd_route(request, monkeypatch):
+    """Both routes of Dense.sgd_step: one BLAS product writing W, and NumPy's dW then update."""
+    from fcnet import _blas
+
+    if request.param == "numpy":
+        monkeypatch.setattr(_blas, "_routines", {})
+    elif not _blas.available("gemm", np.float64):
+        pytest.skip("NumPy's BLAS is not an OpenBLAS fcnet can call")
+    return request.param
+
+
+def test_sgd_step_is_the_worked_example_step(sgd_route):
+    layer = worked_layer()
+    loss = MSE()
+    loss.forward(layer.forward(np.array([[0.1, 0.5]])), np.array([[0.01, 0.99]]))
+    dX = layer.backward(loss.backward(), grads=False)
+    np.testing.assert_allclose(dX, [[-0.002, 0.009]], atol=1e-15)
+    np.testing.assert_allclose(layer.dZ, [[0.48, -0.37]], atol=1e-15)
+    layer.sgd_step(0.1)
+    np.testing.assert_allclose(layer.W, [[0.1452, 0.2037], [0.226, 0.3185]], atol=1e-15)
+    np.testing.assert_allclose(layer.b, [0.302, 0.487], atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "l1, l2, weight_decay", [(0.0, 0.0, 0.0), (0.05, 0.0, 0.0), (0.0, 0.1, 0.0), (0.02, 0.1, 0.3)]
+)
+def test_sgd_step_equals_backward_then_the_sgd_optimizer(sgd_route, l1, l2, weight_decay):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((9, 5))
+    dA = rng.standard_normal((9, 4))
+    fused = fcnet.Dense(5, 4, "tanh", l1=l1, l2=l2, rng=1, dtype="float64")
+    reference = fcnet.Dense(5, 4, "tanh", l1=l1, l2=l2, rng=1, dtype="float64")
+    fused.b[...] = rng.standard_normal(4)
+    reference.b[...] = fused.b
+    dW_before = fused.dW.copy()
+    fused.forward(X, training=True)
+    dX_fused = fused.backward(dA, grads=False)
+    np.testing.assert_array_equal(fused.dW, dW_before)  # not computed
+    fused.sgd_step(0.3, weight_decay)
+    reference.forward(X, training=True)
+    dX_reference = reference.backward(dA)
+    SGD(0.3, weight_decay=weight_decay).step(reference.params(), reference.grads())
+    np.testing.assert_allclose(dX_fused, dX_reference, rtol=1e-15)
+    np.testing.assert_allclose(fused.W, reference.W, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(fused.b, reference.b, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(fused.db, reference.db, rtol=1e-15)
+
+
+def test_sgd_step_on_a_transposed_dZ_and_a_partial_batch(sgd_route):
+    """The output layer's dZ is the loss's gradient, a transposed view; the last batch of an
+    epoch has fewer rows than the buffers."""
+    rng = np.random.default_rng(0)
+    layer = fcnet.Dense(6, 3, rng=0, dtype="float64")
+    W0, b0 = layer.W.copy(), layer.b.copy()
+    for rows in (8, 5):
+        X = rng.standard_normal((rows, 6))
+        dA = np.ascontiguousarray(rng.standard_normal((3, rows))).T  # (rows, 3), transposed
+        layer.forward(X, training=True)
+        layer.backward(dA, need_dX=False, grads=False)
+        layer.sgd_step(0.5)
+        W0 -= 0.5 * X.T @ dA
+        b0 -= 0.5 * dA.sum(axis=0)
+        np.testing.assert_allclose(layer.W, W0, rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(layer.b, b0, rtol=1e-13, atol=1e-14)
+
+
+def test_sgd_step_before_backward_is_a_call_order_error():
+    layer = fcnet.Dense(2, 2)
+    with pytest.raises(RuntimeError, match=r"call backward\(\.\.\., grads=False\) before"):
+        layer.sgd_step(0.1)

@@ -981,3 +981,42 @@ def test_a_checkpoint_whose_early_stopping_copy_lacks_a_parameter_is_refused(tmp
         )
     for key, value in model.params().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+# --- divergence when plain SGD updates W straight from dZ -------------------------------------
+def chain(W0: float, W1: float) -> fcnet.Sequential:
+    model = fcnet.Sequential([fcnet.Dense(1, 1, init="zeros"), fcnet.Dense(1, 1, init="zeros")])
+    model.layers[0].W[...] = W0
+    model.layers[1].W[...] = W1
+    return model
+
+
+@pytest.mark.parametrize("errors", ["raise", "ignore"])
+def test_plain_sgd_checks_every_dZ_before_updating_any_layer(errors):
+    """dX of the last layer overflows: the first layer's dZ is inf while the last layer's is
+    finite. No layer is updated, the last one included."""
+    model = chain(1e-10, 1e28)  # output 1e18: a finite loss; dX = 1e18 * 1e28 overflows
+    before = {k: v.copy() for k, v in model.params().items()}
+    with (
+        np.errstate(over=errors, invalid=errors),
+        pytest.raises(fcnet.TrainingDiverged, match=r"batch 0: (a gradient is inf|numpy)") as info,
+    ):
+        model.fit(np.ones((1, 1)), np.zeros((1, 1)), loss="mse", optimizer="sgd", epochs=1)
+    assert "last finite state (before this step)" in str(info.value)
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_plain_sgd_update_that_overflows_is_caught_at_the_end_of_the_epoch():
+    """dZ and X are finite but lr X^T dZ is not: the parameters go back to the epoch's start."""
+    model = fcnet.Sequential([fcnet.Dense(1, 1, init="zeros")])
+    with pytest.raises(fcnet.TrainingDiverged) as info:
+        model.fit(
+            np.full((1, 1), 1e20), np.ones((1, 1)), loss="mse", optimizer="sgd", lr=1e20, epochs=1
+        )
+    message = str(info.value)
+    assert "epoch 0, batch 0:" in message
+    assert "a gradient is inf" in message or "a parameter is not finite" in message
+    assert "restored" in message
+    np.testing.assert_array_equal(model.layers[0].W, 0.0)
+    np.testing.assert_array_equal(model.layers[0].b, 0.0)

@@ -236,3 +236,84 @@ def test_evaluate_scores_a_regressor_with_mse_even_on_0_1_targets():
     scores = model.evaluate(X, y)
     assert set(scores) == {"loss"}  # no accuracy for a regressor
     assert scores["loss"] == pytest.approx(0.5 * np.mean(residual**2), rel=1e-5)
+
+
+# --- plain SGD: Dense layers update W straight from dZ ----------------------------------------
+def mixed_model(dtype):
+    return fcnet.Sequential(
+        [
+            fcnet.Dense(4, 16, "relu", l2=0.01, lr_mult=0.5, rng=0, dtype=dtype),
+            fcnet.BatchNorm(16, dtype=dtype),
+            fcnet.Dropout(0.2, dtype=dtype),
+            fcnet.Dense(16, 8, "tanh", l1=0.01, rng=1, dtype=dtype),
+            fcnet.Dense(8, 8, "relu", trainable=False, rng=2, dtype=dtype),
+            fcnet.Dense(8, 3, rng=3, dtype=dtype),
+        ]
+    )
+
+
+def test_plain_sgd_chooses_the_trainable_dense_layers_of_an_own_model():
+    from fcnet.optimizers import SGD, Adam
+    from fcnet.training import _sgd_step_layers
+
+    if not fcnet._blas.available("gemm", np.float64):
+        pytest.skip("NumPy's BLAS is not an OpenBLAS fcnet can call")
+    model = mixed_model("float64")
+    assert sorted(_sgd_step_layers(model, SGD(0.1, weight_decay=0.1), None)) == [0, 3, 5]
+    assert _sgd_step_layers(model, SGD(0.1, momentum=0.9), None) == {}  # needs dW for v
+    assert _sgd_step_layers(model, Adam(0.1), None) == {}
+    assert _sgd_step_layers(model, SGD(0.1), clip_norm=1.0) == {}  # needs every gradient
+
+    class MySGD(SGD):  # may look at the gradients
+        pass
+
+    assert _sgd_step_layers(model, MySGD(0.1), None) == {}
+
+    class Identity:  # a user's layer: it might change the arrays forward cached
+        def forward(self, X, training=False):
+            return X
+
+        def backward(self, dA):
+            return dA
+
+        def params(self):
+            return {}
+
+        def grads(self):
+            return {}
+
+    with_user_layer = fcnet.Sequential([fcnet.Dense(4, 4, rng=0), Identity()])
+    assert _sgd_step_layers(with_user_layer, SGD(0.1), None) == {}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_plain_sgd_fit_matches_the_optimizer_route(blobs, monkeypatch, dtype):
+    """lr_mult, l1, l2, weight decay, a frozen layer, BatchNorm (the optimizer's), Dropout,
+    sample weights and a partial last batch: the same parameters up to rounding."""
+    X, y = blobs
+    weights = np.linspace(0.5, 2.0, len(y))
+    fit = dict(loss="cross_entropy", epochs=3, batch_size=24, sample_weight=weights, rng=0)
+    fused = mixed_model(dtype)
+    fused.fit(X, y, optimizer=fcnet.optimizers.SGD(0.05, weight_decay=1e-3), **fit)
+    monkeypatch.setattr(fcnet.training, "_sgd_step_layers", lambda *args: {})
+    reference = mixed_model(dtype)
+    reference.fit(X, y, optimizer=fcnet.optimizers.SGD(0.05, weight_decay=1e-3), **fit)
+    rtol = 1e-4 if dtype == "float32" else 1e-11
+    for key, value in reference.params().items():
+        np.testing.assert_allclose(fused.params()[key], value, rtol=rtol, atol=rtol, err_msg=key)
+    assert not np.array_equal(fused.layers[0].W, mixed_model(dtype).layers[0].W)
+    np.testing.assert_array_equal(fused.layers[4].W, mixed_model(dtype).layers[4].W)  # frozen
+    if fcnet._blas.available("gemm", dtype):  # fit did not store dW of the layers it updated
+        assert not fused.layers[0].dW.any() and reference.layers[0].dW.any()
+        assert fused.layers[1].dgamma.any()  # BatchNorm's, for the optimizer
+
+
+def test_plain_sgd_same_seed_gives_bit_identical_parameters(blobs):
+    X, y = blobs
+    runs = []
+    for _ in range(2):
+        model = mlp([4, 32, 16, 3])
+        model.fit(X, y, optimizer="sgd", lr=0.1, epochs=3, batch_size=16, rng=5)
+        runs.append(model.params())
+    for key, value in runs[0].items():
+        np.testing.assert_array_equal(value, runs[1][key])

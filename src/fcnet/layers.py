@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from fcnet import _blas
+from fcnet._blas import axpy
 from fcnet._buffers import Buffers
 from fcnet._random import as_generator
 from fcnet._validation import check_number, check_positive_int
@@ -129,6 +131,7 @@ class Dense:
         self.X: np.ndarray | None = None
         self.Z: np.ndarray | None = None
         self.A: np.ndarray | None = None
+        self.dZ: np.ndarray | None = None
         self._buffers = Buffers()
         self.reset_parameters(rng)
 
@@ -159,8 +162,14 @@ class Dense:
             return self.activation.apply(Z, Z)
         return self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
 
-    def backward(self, dA: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
-        """Fill dW, db from dA (m, n_out); return dX (m, n_in), or None if not ``need_dX``."""
+    def backward(
+        self, dA: np.ndarray, need_dX: bool = True, *, grads: bool = True
+    ) -> np.ndarray | None:
+        """Fill dW, db from dA (m, n_out); return dX (m, n_in), or None if not ``need_dX``.
+
+        With ``grads=False`` only dZ (kept as ``self.dZ``) and dX are computed, and dW, db are
+        left as they were: :meth:`sgd_step` then applies the update straight from dZ.
+        """
         if self.X is None or self.Z is None or self.A is None:
             raise RuntimeError("Dense: call forward before backward.")
         m = self.X.shape[0]
@@ -169,20 +178,62 @@ class Dense:
         dZ = self.activation.apply_backward(
             dA, self.Z, self.A, self._buffers.get("dZ", m, self.n_out, self.dtype)
         )
-        np.matmul(self.X.T, dZ, out=self.dW)
-        np.matmul(self._buffers.ones(m, self.dtype), dZ, out=self.db)
-        if self.l1 or self.l2:
-            term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
-            if self.l1:
-                np.sign(self.W, out=term)
-                term *= self.l1
-                self.dW += term
-            if self.l2:
-                np.multiply(self.W, 2.0 * self.l2, out=term)
-                self.dW += term
+        self.dZ = dZ
+        if grads:
+            np.matmul(self.X.T, dZ, out=self.dW)
+            np.matmul(self._buffers.ones(m, self.dtype), dZ, out=self.db)
+            if self.l1 or self.l2:
+                term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
+                if self.l1:
+                    np.sign(self.W, out=term)
+                    term *= self.l1
+                    self.dW += term
+                if self.l2:
+                    np.multiply(self.W, 2.0 * self.l2, out=term)
+                    self.dW += term
         if not need_dX:
             return None
         return np.matmul(dZ, self.W.T, out=self._buffers.get("dX", m, self.n_in, self.dtype))
+
+    def sgd_step(self, lr: float, weight_decay: float = 0.0) -> None:
+        """One plain SGD step from the dZ of the last ``backward(..., grads=False)``::
+
+            W <- W - lr (X^T dZ + l1 sign(W) + 2 l2 W + weight_decay W)
+            b <- b - lr (sum of dZ over the batch + weight_decay b)
+
+        the update ``torch.optim.SGD`` makes without momentum, with dW and db as
+        :meth:`backward` computes them. db is stored, dW is not: one matrix product writes W
+        directly, ``W <- alpha X^T dZ + beta W`` with ``alpha = -lr`` and
+        ``beta = 1 - lr (2 l2 + weight_decay)`` (the BLAS's ``gemm``; see ``fcnet._blas``),
+        which spares a pass that writes dW and another that reads it back. Where that routine
+        is not available, dW is computed as in :meth:`backward` and applied.
+
+        Parameters
+        ----------
+        lr : float
+            The learning rate (times this layer's ``lr_mult``, which is the caller's to apply).
+        weight_decay : float, default 0
+            The optimizer's L2 weight decay, applied to W and b.
+        """
+        if self.X is None or self.dZ is None:
+            raise RuntimeError("Dense: call backward(..., grads=False) before sgd_step.")
+        X, dZ, W, b = self.X, self.dZ, self.W, self.b
+        sign = None
+        if self.l1:  # the subgradient at the weights before the step
+            sign = np.sign(W, out=self._buffers.get("penalty", self.n_in, self.n_out, self.dtype))
+        decay_W = 1.0 - lr * (2.0 * self.l2 + weight_decay)
+        if not _blas.gemm(-lr, X, dZ, decay_W, W, trans_a=True):
+            np.matmul(X.T, dZ, out=self.dW)
+            if decay_W != 1.0:
+                W *= decay_W
+            axpy(-lr, self.dW, W, self._buffers.get("step", self.n_in, self.n_out, self.dtype))
+        # the bias is small: NumPy is quicker than a foreign call
+        np.matmul(self._buffers.ones(len(X), self.dtype), dZ, out=self.db)
+        if weight_decay:
+            b *= 1.0 - lr * weight_decay
+        b -= np.multiply(self.db, lr, out=self._buffers.get("step_b", 1, self.n_out, self.dtype)[0])
+        if sign is not None:
+            axpy(-lr * self.l1, sign, W, sign)
 
     def penalty(self) -> float:
         """The regularization term l1 sum|W| + l2 sum W^2 (0 when both are 0)."""

@@ -123,14 +123,22 @@ class Sequential:
         dY = np.asarray(dY)
         return self._backward(dY, need_dX=True).copy()
 
-    def _backward(self, dY: np.ndarray, need_dX: bool) -> np.ndarray | None:
+    def _backward(
+        self, dY: np.ndarray, need_dX: bool, no_grads: frozenset[int] = frozenset()
+    ) -> np.ndarray | None:
+        """Backward through every layer; the layers numbered in ``no_grads`` (Dense layers that
+        ``fit`` updates with :meth:`Dense.sgd_step`) compute dZ and dX only."""
         dA = dY
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
             layer = self.layers[i]
-            if i == 0 and not need_dX and supports_skipping_dX(layer):
-                return layer.backward(dA, need_dX=False)
-            dA = layer.backward(dA)
+            skip_dX = i == 0 and not need_dX and supports_skipping_dX(layer)
+            if i in no_grads:
+                dA = layer.backward(dA, need_dX=not skip_dX, grads=False)
+            elif skip_dX:
+                dA = layer.backward(dA, need_dX=False)
+            else:
+                dA = layer.backward(dA)
         return dA
 
     # --- parameters --------------------------------------------------------------------------
@@ -252,7 +260,7 @@ class Sequential:
     def release_caches(self) -> None:
         """Forget the caches (X, Z, A) and scratch buffers of every layer."""
         for layer in self.layers:
-            for name in ("X", "Z", "A", "mask"):
+            for name in ("X", "Z", "A", "dZ", "mask"):
                 if hasattr(layer, name):
                     setattr(layer, name, None)
             buffers = getattr(layer, "_buffers", None)

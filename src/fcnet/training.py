@@ -9,6 +9,11 @@ One step, for a batch (X_b, y_b) of m rows::
     clip the global gradient norm          (if clip_norm)
     optimizer.step(params, grads)
 
+With plain SGD (no momentum) and no ``clip_norm``, the Dense layers skip dW in the backward
+pass and apply ``W <- W - lr X^T dZ`` with one matrix product each once it is over
+(:meth:`fcnet.Dense.sgd_step`): the same step, without storing dW and reading it back, so
+``fit`` leaves their ``dW`` as it was (``model.backward`` fills it).
+
 Guarantees: the same ``rng`` gives bit-identical parameters; bad input raises before any
 parameter changes; a non-finite loss or gradient raises :class:`TrainingDiverged` with the
 parameters of the last finite state; Ctrl-C / SIGTERM finish the current step and return.
@@ -27,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from fcnet import _blas
 from fcnet._random import as_generator
 from fcnet._validation import (
     as_float_matrix,
@@ -37,9 +43,10 @@ from fcnet._validation import (
 from fcnet.backend import blas_threads, blas_threads_for
 from fcnet.checkpoint import CheckpointMixin
 from fcnet.data import encode_labels, encode_with_classes, split_rows
+from fcnet.layers import Dense
 from fcnet.losses import Loss, check_sample_weight, get_loss
 from fcnet.network import sigmoid, softmax_rows
-from fcnet.optimizers import Optimizer, get_optimizer
+from fcnet.optimizers import SGD, Optimizer, get_optimizer
 
 
 class TrainingDiverged(FloatingPointError):
@@ -414,7 +421,9 @@ class _Trainer(CheckpointMixin):
         self._commit_labels()
         self._assign_layer_rngs()
         progress = None if saved is None else self._restore(saved)
-        self.trainable = _trainable_params(model)
+        self.fused = _sgd_step_layers(model, self.optimizer, self.clip_norm)
+        self.no_grads = frozenset(self.fused)
+        self.trainable = _trainable_params(model, skip=self.no_grads)
         self.lr_scale = _lr_scale(model)
         self._snapshot = {k: np.empty_like(v) for k, v in model.params().items()}
         for cb in self.callbacks:
@@ -493,9 +502,13 @@ class _Trainer(CheckpointMixin):
             n = len(idx)
             # mode="clip" skips a bounds pass (the indices are valid rows); the last, partial
             # batch uses the first n rows of the buffers
-            Xb = np.take(X, idx, axis=0, out=x_buf[:n], mode="clip")
-            Yb = np.take(Y, idx, axis=0, out=y_buf[:n], mode="clip")
-            wb = None if w_buf is None else np.take(weights, idx, out=w_buf[:n], mode="clip")
+            full = n == len(x_buf)  # the same arrays every step (the BLAS finds them known)
+            Xb = np.take(X, idx, axis=0, out=x_buf if full else x_buf[:n], mode="clip")
+            Yb = np.take(Y, idx, axis=0, out=y_buf if full else y_buf[:n], mode="clip")
+            if w_buf is not None:
+                wb = np.take(weights, idx, out=w_buf if full else w_buf[:n], mode="clip")
+            else:
+                wb = None
             try:
                 value, out = self._step(Xb, Yb, wb, epoch, step)
             except TrainingDiverged:
@@ -527,6 +540,8 @@ class _Trainer(CheckpointMixin):
                         },
                     )
                 return None
+        if self.fused and not all(np.isfinite(p).all() for p in model.params().values()):
+            self._diverged(epoch, n_steps - 1, "a parameter is not finite after the update", None)
         logs: dict[str, float] = {"loss": loss_sum / weight_sum if weight_sum else float("nan")}
         if self.metrics:
             assert collected is not None
@@ -577,16 +592,24 @@ class _Trainer(CheckpointMixin):
             # a mini-batch of zero-weight rows contributes nothing, as if its rows were left out:
             # no update, and no optimizer step (momentum, Adam's moments and t stay as they are)
             return value, out
-        model._backward(loss.backward(), need_dX=False)
+        model._backward(loss.backward(), need_dX=False, no_grads=self.no_grads)
         if self.trainable["refresh"]:
             _refresh_grads(self.trainable)
         sumsq = _sum_of_squares(self.trainable)
+        for layer in self.fused.values():
+            # dW = X^T dZ and db = sum dZ are not stored; they are finite when dZ and X are. A
+            # non-finite X the loss hid (tanh(inf) = 1) or a product that overflows shows in
+            # the next loss or in the end-of-epoch check, which restore the epoch's start
+            sumsq += _sum_of_squares_of(layer.dZ)
         if not np.isfinite(sumsq):  # checked before the update touches a parameter
             self._diverged(epoch, step, "a gradient", sumsq)
         if self.clip_norm is not None:
             _clip(self.trainable, sumsq, self.clip_norm)
         self._updating = True
-        self.optimizer.step(self.trainable["params"], self.trainable["grads"], self.lr_scale)
+        opt = self.optimizer
+        for layer in self.fused.values():
+            layer.sgd_step(opt.lr * layer.lr_mult, opt.weight_decay)
+        opt.step(self.trainable["params"], self.trainable["grads"], self.lr_scale)
         self._updating = False
         return value, out
 
@@ -810,12 +833,43 @@ def _sort_batches(order: np.ndarray, bounds: list[int]) -> None:
     order[last:].sort()
 
 
-def _trainable_params(model: Any) -> dict[str, dict[str, np.ndarray]]:
+def _sgd_step_layers(model: Any, optimizer: Any, clip_norm: float | None) -> dict[int, Any]:
+    """The Dense layers that a step updates with :meth:`Dense.sgd_step`, by position.
+
+    Only for plain SGD (no momentum: the update is then ``-lr`` times the gradient, plus decay)
+    without ``clip_norm`` (which needs every gradient's norm before the update), where the BLAS's
+    ``gemm`` can be called, and when every layer is one of fcnet's own: those updates run after
+    the whole backward pass, and fcnet's layers are known to leave the inputs that forward
+    cached (the X of the next Dense) unchanged in backward.
+    """
+    if type(optimizer) is not SGD or optimizer.momentum or clip_norm is not None:
+        return {}
+    if not all(_own_layer(layer) for layer in model.layers):
+        return {}
+    return {
+        i: layer
+        for i, layer in enumerate(model.layers)
+        if type(layer) is Dense and layer.trainable and _blas.available("gemm", layer.dtype)
+    }
+
+
+def _own_layer(layer: Any) -> bool:
+    return type(layer).__module__ in _OWN_LAYER_MODULES
+
+
+_OWN_LAYER_MODULES = frozenset({"fcnet.layers", "fcnet.activations", "fcnet.normalization"})
+
+
+def _trainable_params(
+    model: Any, skip: frozenset[int] = frozenset()
+) -> dict[str, dict[str, np.ndarray]]:
+    """The parameters the optimizer updates, with their gradients: those of every trainable
+    layer but the ones numbered in ``skip``."""
     params: dict[str, np.ndarray] = {}
     grads: dict[str, np.ndarray] = {}
     refresh: list[tuple[str, Any]] = []
     for i, layer in enumerate(model.layers):
-        if not getattr(layer, "trainable", True):
+        if not getattr(layer, "trainable", True) or i in skip:
             continue
         layer_grads = layer.grads()
         for name, value in layer.params().items():
@@ -868,6 +922,12 @@ def _sum_of_squares(trainable: dict[str, Any]) -> float:
     for g in trainable["flat"]:
         total += float(np.dot(g, g))
     return total
+
+
+def _sum_of_squares_of(a: np.ndarray) -> float:
+    """sum a_ij^2 of a 2-D array that is contiguous or a transposed contiguous one (no copy)."""
+    flat = (a if a.flags.c_contiguous else a.T).reshape(-1)
+    return float(np.dot(flat, flat))
 
 
 def _clip(trainable: dict[str, Any], sumsq: float, clip_norm: float) -> None:
