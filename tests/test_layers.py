@@ -160,6 +160,8 @@ def sgd_route(request, monkeypatch):
         monkeypatch.setattr(_blas, "_routines", {})
     elif not _blas.available("gemm", np.float64):
         pytest.skip("NumPy's BLAS is not an OpenBLAS fcnet can call")
+    else:
+        monkeypatch.setattr(_blas, "MIN_SIZE", 0)  # the small layers here take the BLAS too
     return request.param
 
 

@@ -293,6 +293,7 @@ def test_plain_sgd_fit_matches_the_optimizer_route(blobs, monkeypatch, dtype):
     X, y = blobs
     weights = np.linspace(0.5, 2.0, len(y))
     fit = dict(loss="cross_entropy", epochs=3, batch_size=24, sample_weight=weights, rng=0)
+    monkeypatch.setattr(fcnet._blas, "MIN_SIZE", 0)  # the small layers here take the BLAS too
     fused = mixed_model(dtype)
     fused.fit(X, y, optimizer=fcnet.optimizers.SGD(0.05, weight_decay=1e-3), **fit)
     monkeypatch.setattr(fcnet.training, "_sgd_step_layers", lambda *args: {})

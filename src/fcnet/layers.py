@@ -206,7 +206,8 @@ class Dense:
         directly, ``W <- alpha X^T dZ + beta W`` with ``alpha = -lr`` and
         ``beta = 1 - lr (2 l2 + weight_decay)`` (the BLAS's ``gemm``; see ``fcnet._blas``),
         which spares a pass that writes dW and another that reads it back. Where that routine
-        is not available, dW is computed as in :meth:`backward` and applied.
+        is not available, or W is small (fewer than ``fcnet._blas.MIN_SIZE`` elements), dW is
+        computed as in :meth:`backward` and applied.
 
         Parameters
         ----------
@@ -222,7 +223,8 @@ class Dense:
         if self.l1:  # the subgradient at the weights before the step
             sign = np.sign(W, out=self._buffers.get("penalty", self.n_in, self.n_out, self.dtype))
         decay_W = 1.0 - lr * (2.0 * self.l2 + weight_decay)
-        if not _blas.gemm(-lr, X, dZ, decay_W, W, trans_a=True):
+        # a small W: NumPy's passes cost less than the foreign call
+        if W.size < _blas.MIN_SIZE or not _blas.gemm(-lr, X, dZ, decay_W, W, trans_a=True):
             np.matmul(X.T, dZ, out=self.dW)
             if decay_W != 1.0:
                 W *= decay_W
