@@ -23,22 +23,31 @@ class Buffers:
         self._arrays: dict[str, np.ndarray] = {}
         # the views handed out, by (name, shape): a training step asks for the same ones every
         # time, and building a view costs more than finding it (about 1 us against 0.1)
-        self._views: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+        self._views: dict[tuple[str | int, ...], np.ndarray] = {}
 
     def get(self, name: str, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
         """A C-contiguous (rows, cols) view of the buffer ``name``; its contents are undefined.
 
         For a fixed ``cols`` this is the first ``rows`` rows of one (max rows, cols) array.
         """
+        view = self._views.get((name, rows, cols))
+        if view is not None and (view.dtype is dtype or view.dtype == dtype):
+            return view
         return self._view(name, (rows, cols), dtype)
 
     def ones(self, rows: int, dtype: np.dtype) -> np.ndarray:
         """A (rows,) view of ones: ``ones @ dZ`` sums over the batch faster than ``dZ.sum(0)``."""
+        view = self._views.get(("__ones", rows))
+        if view is not None and (view.dtype is dtype or view.dtype == dtype):
+            return view
         return self._view("__ones", (rows,), dtype, _fill_ones)
 
     def zeros(self, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
         """A (rows, cols) view of zeros (never written): ``np.maximum(Z, zeros)`` runs ~3x
         faster than ``np.maximum(Z, 0)``, whose scalar operand disables the vectorised loop."""
+        view = self._views.get(("__zeros", rows, cols))
+        if view is not None and (view.dtype is dtype or view.dtype == dtype):
+            return view
         return self._view("__zeros", (rows, cols), dtype, _fill_zeros)
 
     def arange(self, n: int) -> np.ndarray:
@@ -54,8 +63,9 @@ class Buffers:
     ) -> np.ndarray:
         """The first ``prod(shape)`` elements of the flat array ``name``, as ``shape``; the array
         is (re)allocated, and filled by ``fill``, when it is missing, too small or of another
-        dtype."""
-        key = (name, shape)
+        dtype. Views are kept under the key ``(name, *shape)``, which the methods above look up
+        before calling this (a flat tuple hashes faster than one holding the shape)."""
+        key = (name, *shape)
         view = self._views.get(key)
         if view is not None and view.dtype == dtype:
             return view

@@ -21,6 +21,7 @@ parameters of the last finite state; Ctrl-C / SIGTERM finish the current step an
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -503,10 +504,10 @@ class _Trainer(CheckpointMixin):
             # mode="clip" skips a bounds pass (the indices are valid rows); the last, partial
             # batch uses the first n rows of the buffers
             full = n == len(x_buf)  # the same arrays every step (the BLAS finds them known)
-            Xb = np.take(X, idx, axis=0, out=x_buf if full else x_buf[:n], mode="clip")
-            Yb = np.take(Y, idx, axis=0, out=y_buf if full else y_buf[:n], mode="clip")
+            Xb = X.take(idx, axis=0, out=x_buf if full else x_buf[:n], mode="clip")
+            Yb = Y.take(idx, axis=0, out=y_buf if full else y_buf[:n], mode="clip")
             if w_buf is not None:
-                wb = np.take(weights, idx, out=w_buf if full else w_buf[:n], mode="clip")
+                wb = weights.take(idx, out=w_buf if full else w_buf[:n], mode="clip")
             else:
                 wb = None
             try:
@@ -597,11 +598,11 @@ class _Trainer(CheckpointMixin):
             _refresh_grads(self.trainable)
         sumsq = _sum_of_squares(self.trainable)
         for layer in self.fused.values():
-            # dW = X^T dZ and db = sum dZ are not stored; they are finite when dZ and X are. A
+            # dW = X^T dZ is not stored; it is finite when dZ and X are. A
             # non-finite X the loss hid (tanh(inf) = 1) or a product that overflows shows in
             # the next loss or in the end-of-epoch check, which restore the epoch's start
             sumsq += _sum_of_squares_of(layer.dZ)
-        if not np.isfinite(sumsq):  # checked before the update touches a parameter
+        if not math.isfinite(sumsq):  # checked before the update touches a parameter
             self._diverged(epoch, step, "a gradient", sumsq)
         if self.clip_norm is not None:
             _clip(self.trainable, sumsq, self.clip_norm)
