@@ -479,6 +479,14 @@ def test_checkpoint_and_resume(species_csv, tmp_path, capsys):
     assert main([*common, "--epochs", "5", "--resume", "--out", str(tmp_path / "b")]) == 0
     epochs = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch")]
     assert [line.split()[1] for line in epochs] == ["4/5", "5/5"]
+    # resuming a run that already has its epochs trains nothing, and says so
+    assert main([*common, "--epochs", "5", "--resume", "--out", str(tmp_path / "c")]) == 0
+    err = capsys.readouterr().err
+    assert not [line for line in err.splitlines() if line.startswith("epoch")]
+    assert (
+        f"fcnet: warning: the checkpoint '{checkpoint}' already holds 5 epoch(s) and epochs=5: "
+        "nothing more was trained"
+    ) in err
 
 
 def test_predict_writes_float_labels_and_probabilities_in_full(tmp_path, capsys):

@@ -725,6 +725,25 @@ def test_k_then_n_minus_k_epochs_with_resume_is_bit_identical(tmp_path, blobs, o
     assert rest.epoch == [0, 1, 2, 3, 4] and len(rest.history["val_loss"]) == 5
 
 
+def test_resume_with_no_epochs_left_trains_nothing_and_warns(tmp_path, blobs):
+    X, y = blobs
+    path = tmp_path / "run.ckpt"
+    model = classifier()
+    model.fit(X, y, optimizer="sgd", epochs=2, checkpoint=path, **TRAIN)
+    trained = {k: v.copy() for k, v in model.params().items()}
+    for epochs in (2, 1):
+        resumed = classifier()
+        with pytest.warns(
+            UserWarning, match=rf"already holds 2 epoch\(s\) and epochs={epochs}: nothing more"
+        ):
+            history = resumed.fit(
+                X, y, optimizer="sgd", epochs=epochs, checkpoint=path, resume=True, **TRAIN
+            )
+        assert history.epoch == [0, 1]
+        for key, value in resumed.params().items():
+            np.testing.assert_array_equal(value, trained[key])
+
+
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_resume_after_an_interrupt_mid_epoch_is_bit_identical(tmp_path, blobs, optimizer):
     X, y = blobs
@@ -764,7 +783,8 @@ def test_the_checkpoint_is_written_after_every_epoch(tmp_path, blobs):
         # on_epoch_end runs before the epoch's checkpoint: the file holds the previous epoch
         if epoch:
             resumed = classifier()
-            done = resumed.fit(X, y, epochs=epoch, checkpoint=path, resume=True, **TRAIN)
+            with pytest.warns(UserWarning, match="nothing more was trained"):
+                done = resumed.fit(X, y, epochs=epoch, checkpoint=path, resume=True, **TRAIN)
             seen.append(len(done.epoch))
 
     classifier().fit(

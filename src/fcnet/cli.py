@@ -16,6 +16,7 @@ import io
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -469,7 +470,8 @@ def _train(args: argparse.Namespace) -> int:
     # there would only clutter the output.
     quiet_numpy = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
     try:
-        with quiet_numpy:
+        with quiet_numpy, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
             history = model.fit(
                 X[train_rows],
                 targets[train_rows],
@@ -487,6 +489,8 @@ def _train(args: argparse.Namespace) -> int:
             )
     finally:
         progress.close()
+    for warning in caught:
+        print(f"fcnet: warning: {str(warning.message).removeprefix('fit: ')}", file=sys.stderr)
     if history.interrupted:
         where = (
             f"; checkpoint written to '{args.checkpoint}' (continue with --resume)"

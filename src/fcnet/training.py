@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -422,6 +423,14 @@ class _Trainer(CheckpointMixin):
         self._commit_labels()
         self._assign_layer_rngs()
         progress = None if saved is None else self._restore(saved)
+        if saved is not None and not self.history.stopped_early and self.start_epoch >= self.epochs:
+            warnings.warn(
+                f"fit: the checkpoint '{self.checkpoint}' already holds {self.start_epoch} "
+                f"epoch(s) and epochs={self.epochs}: nothing more was trained, the model is that "
+                f"of the checkpoint. Pass epochs > {self.start_epoch} to continue.",
+                UserWarning,
+                stacklevel=4,  # the caller of Sequential.fit
+            )
         self.fused = _sgd_step_layers(model, self.optimizer, self.clip_norm)
         self.no_grads = frozenset(self.fused)
         self.trainable = _trainable_params(model, skip=self.no_grads)
