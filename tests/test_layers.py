@@ -169,7 +169,7 @@ def test_sgd_step_is_the_worked_example_step(sgd_route):
     layer = worked_layer()
     loss = MSE()
     loss.forward(layer.forward(np.array([[0.1, 0.5]])), np.array([[0.01, 0.99]]))
-    dX = layer.backward(loss.backward(), grads=False)
+    dX = layer.backward(loss.backward(), need_dW=False)
     np.testing.assert_allclose(dX, [[-0.002, 0.009]], atol=1e-15)
     np.testing.assert_allclose(layer.dZ, [[0.48, -0.37]], atol=1e-15)
     layer.sgd_step(0.1)
@@ -190,7 +190,7 @@ def test_sgd_step_equals_backward_then_the_sgd_optimizer(sgd_route, l1, l2, weig
     reference.b[...] = fused.b
     dW_before = fused.dW.copy()
     fused.forward(X, training=True)
-    dX_fused = fused.backward(dA, grads=False)
+    dX_fused = fused.backward(dA, need_dW=False)
     np.testing.assert_array_equal(fused.dW, dW_before)  # not computed
     fused.sgd_step(0.3, weight_decay)
     reference.forward(X, training=True)
@@ -212,7 +212,7 @@ def test_sgd_step_on_a_transposed_dZ_and_a_partial_batch(sgd_route):
         X = rng.standard_normal((rows, 6))
         dA = np.ascontiguousarray(rng.standard_normal((3, rows))).T  # (rows, 3), transposed
         layer.forward(X, training=True)
-        layer.backward(dA, need_dX=False, grads=False)
+        layer.backward(dA, need_dX=False, need_dW=False)
         layer.sgd_step(0.5)
         W0 -= 0.5 * X.T @ dA
         b0 -= 0.5 * dA.sum(axis=0)
@@ -222,5 +222,5 @@ def test_sgd_step_on_a_transposed_dZ_and_a_partial_batch(sgd_route):
 
 def test_sgd_step_before_backward_is_a_call_order_error():
     layer = fcnet.Dense(2, 2)
-    with pytest.raises(RuntimeError, match=r"call backward\(\.\.\., grads=False\) before"):
+    with pytest.raises(RuntimeError, match=r"call backward\(\.\.\., need_dW=False\) before"):
         layer.sgd_step(0.1)

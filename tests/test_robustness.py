@@ -1027,17 +1027,103 @@ def test_plain_sgd_checks_every_dZ_before_updating_any_layer(errors):
         np.testing.assert_array_equal(value, before[key])
 
 
-def test_plain_sgd_update_that_overflows_is_caught_at_the_end_of_the_epoch(monkeypatch):
-    """dZ and X are finite but lr X^T dZ is not: the parameters go back to the epoch's start."""
-    monkeypatch.setattr(fcnet._blas, "MIN_SIZE", 0)  # the 1 x 1 W takes the BLAS's product
-    model = fcnet.Sequential([fcnet.Dense(1, 1, init="zeros")])
-    with pytest.raises(fcnet.TrainingDiverged) as info:
-        model.fit(
-            np.full((1, 1), 1e20), np.ones((1, 1)), loss="mse", optimizer="sgd", lr=1e20, epochs=1
+def diverging_fits(monkeypatch, X, Y, loss=lambda: "mse", **options):
+    """fit a 256-128 Dense on (X, Y) by plain SGD, with the Dense step (``Dense.sgd_step``) and
+    with the optimizer's route: (message of the TrainingDiverged or None, W) of each."""
+    from fcnet import training
+
+    outcomes = []
+    for route in ("dense", "optimizer"):
+        if route == "optimizer":
+            monkeypatch.setattr(training, "_sgd_step_layers", lambda *args: {})
+        model = fcnet.Sequential([fcnet.Dense(256, 128, rng=0)])
+        model.layers[0].W[0] = 0
+        message = None
+        try:
+            model.fit(X, Y, loss=loss(), optimizer="sgd", shuffle=False, **options)
+        except fcnet.TrainingDiverged as exc:
+            message = str(exc)
+        outcomes.append((message, model.layers[0].W.copy()))
+    return outcomes
+
+
+@pytest.mark.parametrize("errors", ["raise", "ignore"])
+def test_plain_sgd_catches_a_weight_gradient_that_overflows_as_the_optimizer_does(
+    monkeypatch, errors
+):
+    """At batch 2 the loss is finite but X^T dZ overflows: the Dense step, which never computes
+    X^T dZ, stops at the same step with the same parameters as the optimizer's route."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 256)).astype(np.float32)
+    Y = rng.standard_normal((16, 128)).astype(np.float32)
+    X[:, 0] = 0
+    X[8:12, 0] = 1e30
+    Y[8:12] = 1e10
+    with np.errstate(over=errors, invalid=errors):
+        (dense, W_dense), (optimizer, W_optimizer) = diverging_fits(
+            monkeypatch, X, Y, lr=1e-3, epochs=1, batch_size=4
         )
-    message = str(info.value)
-    if fcnet._blas.available("gemm"):  # NumPy's route raises FloatingPointError in the update
-        assert "epoch 0, batch 0: a parameter is not finite after the update" in message
-    assert "restored to their values at the start of epoch 0" in message
-    np.testing.assert_array_equal(model.layers[0].W, 0.0)
-    np.testing.assert_array_equal(model.layers[0].b, 0.0)
+    for message in (dense, optimizer):
+        assert message is not None and "epoch 0, batch 2:" in message
+        assert "last finite state (before this step)" in message
+    if errors == "ignore":  # with "raise", numpy names the operation that overflowed first
+        assert dense == optimizer
+    np.testing.assert_allclose(W_dense, W_optimizer, rtol=1e-5, atol=1e-7)  # two good steps
+    assert np.isfinite(W_dense).all()
+
+
+def test_plain_sgd_interrupted_after_an_overflowing_gradient_stops_as_the_optimizer_does(
+    monkeypatch, tmp_path
+):
+    """Ctrl-C arrives during the step whose X^T dZ overflows: training diverges there, on both
+    routes, rather than returning (and checkpointing) non-finite weights."""
+    from fcnet.losses import MSE
+
+    class Interrupting(MSE):
+        def forward(self, *args, **kwargs):
+            if not hasattr(self, "sent"):  # during the first step
+                self.sent = True
+                signal.raise_signal(signal.SIGINT)
+            return super().forward(*args, **kwargs)
+
+    X = np.zeros((8, 256), np.float32)
+    X[:, 0] = 1e30  # finite inputs, which meet the zero row 0 of W: the output is b = 0
+    Y = np.full((8, 128), 1e18, np.float32)  # a finite loss; X^T dZ ~ 1e48 overflows
+    with np.errstate(over="ignore", invalid="ignore"):
+        (dense, W_dense), (optimizer, W_optimizer) = diverging_fits(
+            monkeypatch,
+            X,
+            Y,
+            loss=Interrupting,
+            lr=0.01,
+            epochs=2,
+            batch_size=4,
+            checkpoint=tmp_path / "run.ckpt",
+        )
+    assert dense is not None and "epoch 0, batch 0: a gradient is inf" in dense
+    assert dense == optimizer
+    np.testing.assert_array_equal(W_dense, W_optimizer)  # as before the first step
+    assert not (tmp_path / "run.ckpt").exists()
+
+
+def test_plain_sgd_bound_follows_the_weights_through_many_steps(monkeypatch):
+    """Weights far from the limit but growing: no step is refused, and none overflows."""
+    from fcnet import training
+
+    checks = []
+    original = training._DenseSGD.check
+
+    def spy(self, lr, weight_decay):
+        total = original(self, lr, weight_decay)
+        checks.append(list(self._after))
+        return total
+
+    monkeypatch.setattr(training._DenseSGD, "check", spy)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 256)).astype(np.float32)
+    Y = 1e3 * rng.standard_normal((64, 128)).astype(np.float32)
+    model = fcnet.Sequential([fcnet.Dense(256, 128, rng=0)])
+    model.fit(X, Y, loss="mse", optimizer="sgd", lr=1e-3, epochs=3, batch_size=8)
+    assert len(checks) == 24 and all(bound is not None for (bound,) in checks)
+    # the bound is an upper bound of max |W| after each step, here the last one
+    assert np.abs(model.layers[0].W).max() <= checks[-1][0]

@@ -163,12 +163,12 @@ class Dense:
         return self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
 
     def backward(
-        self, dA: np.ndarray, need_dX: bool = True, *, grads: bool = True
+        self, dA: np.ndarray, need_dX: bool = True, *, need_dW: bool = True
     ) -> np.ndarray | None:
         """Fill dW, db from dA (m, n_out); return dX (m, n_in), or None if not ``need_dX``.
 
-        With ``grads=False`` only dZ (kept as ``self.dZ``) and dX are computed, and dW, db are
-        left as they were: :meth:`sgd_step` then applies the update straight from dZ.
+        With ``need_dW=False``, dW is left as it was: :meth:`sgd_step` then applies the update
+        straight from dZ (kept as ``self.dZ``) and db.
         """
         if self.X is None or self.Z is None or self.A is None:
             raise RuntimeError("Dense: call forward before backward.")
@@ -179,9 +179,9 @@ class Dense:
             dA, self.Z, self.A, self._buffers.get("dZ", m, self.n_out, self.dtype)
         )
         self.dZ = dZ
-        if grads:
+        np.matmul(self._buffers.ones(m, self.dtype), dZ, out=self.db)
+        if need_dW:
             np.matmul(self.X.T, dZ, out=self.dW)
-            np.matmul(self._buffers.ones(m, self.dtype), dZ, out=self.db)
             if self.l1 or self.l2:
                 term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
                 if self.l1:
@@ -196,13 +196,13 @@ class Dense:
         return np.matmul(dZ, self.W.T, out=self._buffers.get("dX", m, self.n_in, self.dtype))
 
     def sgd_step(self, lr: float, weight_decay: float = 0.0) -> None:
-        """One plain SGD step from the dZ of the last ``backward(..., grads=False)``::
+        """One plain SGD step from the dZ and db of the last ``backward(..., need_dW=False)``::
 
             W <- W - lr (X^T dZ + l1 sign(W) + 2 l2 W + weight_decay W)
             b <- b - lr (sum of dZ over the batch + weight_decay b)
 
         the update ``torch.optim.SGD`` makes without momentum, with dW and db as
-        :meth:`backward` computes them. db is stored, dW is not: one matrix product writes W
+        :meth:`backward` computes them. dW is not stored: one matrix product writes W
         directly, ``W <- alpha X^T dZ + beta W`` with ``alpha = -lr`` and
         ``beta = 1 - lr (2 l2 + weight_decay)`` (the BLAS's ``gemm``; see ``fcnet._blas``),
         which spares a pass that writes dW and another that reads it back. Where that routine
@@ -217,7 +217,7 @@ class Dense:
             The optimizer's L2 weight decay, applied to W and b.
         """
         if self.X is None or self.dZ is None:
-            raise RuntimeError("Dense: call backward(..., grads=False) before sgd_step.")
+            raise RuntimeError("Dense: call backward(..., need_dW=False) before sgd_step.")
         X, dZ, W, b = self.X, self.dZ, self.W, self.b
         sign = None
         if self.l1:  # the subgradient at the weights before the step
@@ -230,7 +230,6 @@ class Dense:
                 W *= decay_W
             axpy(-lr, self.dW, W, self._buffers.get("step", self.n_in, self.n_out, self.dtype))
         # the bias is small: NumPy is quicker than a foreign call
-        np.matmul(self._buffers.ones(len(X), self.dtype), dZ, out=self.db)
         if weight_decay:
             b *= 1.0 - lr * weight_decay
         b -= np.multiply(self.db, lr, out=self._buffers.get("step_b", 1, self.n_out, self.dtype)[0])

@@ -124,17 +124,17 @@ class Sequential:
         return self._backward(dY, need_dX=True).copy()
 
     def _backward(
-        self, dY: np.ndarray, need_dX: bool, no_grads: frozenset[int] = frozenset()
+        self, dY: np.ndarray, need_dX: bool, no_dW: frozenset[int] = frozenset()
     ) -> np.ndarray | None:
-        """Backward through every layer; the layers numbered in ``no_grads`` (Dense layers that
-        ``fit`` updates with :meth:`Dense.sgd_step`) compute dZ and dX only."""
+        """Backward through every layer; the layers numbered in ``no_dW`` (Dense layers that
+        ``fit`` updates with :meth:`Dense.sgd_step`) leave dW out."""
         dA = dY
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
             layer = self.layers[i]
             skip_dX = i == 0 and not need_dX and supports_skipping_dX(layer)
-            if i in no_grads:
-                dA = layer.backward(dA, need_dX=not skip_dX, grads=False)
+            if i in no_dW:
+                dA = layer.backward(dA, need_dX=not skip_dX, need_dW=False)
             elif skip_dX:
                 dA = layer.backward(dA, need_dX=False)
             else:

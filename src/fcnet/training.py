@@ -12,7 +12,8 @@ One step, for a batch (X_b, y_b) of m rows::
 With plain SGD (no momentum) and no ``clip_norm``, the Dense layers skip dW in the backward
 pass and apply ``W <- W - lr X^T dZ`` with one matrix product each once it is over
 (:meth:`fcnet.Dense.sgd_step`): the same step, without storing dW and reading it back, so
-``fit`` leaves their ``dW`` as it was (``model.backward`` fills it).
+``fit`` leaves their ``dW`` as it was (``model.backward`` fills it). That the update is finite
+is then shown by a bound rather than by a check of dW (see ``_DenseSGD``).
 
 Guarantees: the same ``rng`` gives bit-identical parameters; bad input raises before any
 parameter changes; a non-finite loss or gradient raises :class:`TrainingDiverged` with the
@@ -431,9 +432,10 @@ class _Trainer(CheckpointMixin):
                 UserWarning,
                 stacklevel=4,  # the caller of Sequential.fit
             )
-        self.fused = _sgd_step_layers(model, self.optimizer, self.clip_norm)
-        self.no_grads = frozenset(self.fused)
-        self.trainable = _trainable_params(model, skip=self.no_grads)
+        fused = _sgd_step_layers(model, self.optimizer, self.clip_norm)
+        self.dense_sgd = _DenseSGD(fused) if fused else None
+        self.no_dW = frozenset(fused)
+        self.trainable = _trainable_params(model, skip=self.no_dW)
         self.lr_scale = _lr_scale(model)
         self._snapshot = {k: np.empty_like(v) for k, v in model.params().items()}
         for cb in self.callbacks:
@@ -485,6 +487,8 @@ class _Trainer(CheckpointMixin):
         )
         for key, value in model.params().items():
             np.copyto(self._snapshot[key], value)
+        if self.dense_sgd is not None:
+            self.dense_sgd.forget_bounds()  # a callback may have changed the weights
         if progress is not None:
             order = progress["order"]
             first_step = progress["step"]
@@ -550,8 +554,6 @@ class _Trainer(CheckpointMixin):
                         },
                     )
                 return None
-        if self.fused and not all(np.isfinite(p).all() for p in model.params().values()):
-            self._diverged(epoch, n_steps - 1, "a parameter is not finite after the update", None)
         logs: dict[str, float] = {"loss": loss_sum / weight_sum if weight_sum else float("nan")}
         if self.metrics:
             assert collected is not None
@@ -602,23 +604,20 @@ class _Trainer(CheckpointMixin):
             # a mini-batch of zero-weight rows contributes nothing, as if its rows were left out:
             # no update, and no optimizer step (momentum, Adam's moments and t stay as they are)
             return value, out
-        model._backward(loss.backward(), need_dX=False, no_grads=self.no_grads)
+        model._backward(loss.backward(), need_dX=False, no_dW=self.no_dW)
         if self.trainable["refresh"]:
             _refresh_grads(self.trainable)
         sumsq = _sum_of_squares(self.trainable)
-        for layer in self.fused.values():
-            # dW = X^T dZ is not stored; it is finite when dZ and X are. A
-            # non-finite X the loss hid (tanh(inf) = 1) or a product that overflows shows in
-            # the next loss or in the end-of-epoch check, which restore the epoch's start
-            sumsq += _sum_of_squares_of(layer.dZ)
+        opt = self.optimizer
+        if self.dense_sgd is not None:
+            sumsq += self.dense_sgd.check(opt.lr, opt.weight_decay)
         if not math.isfinite(sumsq):  # checked before the update touches a parameter
             self._diverged(epoch, step, "a gradient", sumsq)
         if self.clip_norm is not None:
             _clip(self.trainable, sumsq, self.clip_norm)
         self._updating = True
-        opt = self.optimizer
-        for layer in self.fused.values():
-            layer.sgd_step(opt.lr * layer.lr_mult, opt.weight_decay)
+        if self.dense_sgd is not None:
+            self.dense_sgd.step(opt.lr, opt.weight_decay)
         opt.step(self.trainable["params"], self.trainable["grads"], self.lr_scale)
         self._updating = False
         return value, out
@@ -861,6 +860,66 @@ def _sgd_step_layers(model: Any, optimizer: Any, clip_norm: float | None) -> dic
         for i, layer in enumerate(model.layers)
         if type(layer) is Dense and layer.trainable and _blas.available("gemm", layer.dtype)
     }
+
+
+class _DenseSGD:
+    """Plain SGD on Dense layers straight from dZ (:meth:`Dense.sgd_step`), with the guarantee
+    of the optimizer's route: no parameter changes unless every gradient is finite.
+
+    db is computed and checked as usual. dW = X^T dZ is not computed, so the update is shown to
+    be finite another way. By Cauchy-Schwarz every entry of X^T dZ, and every partial sum of it
+    that the product adds into W, is at most ||X||_F ||dZ||_F in magnitude, so after
+    ``W <- beta W - lr (X^T dZ + l1 sign(W))``, with beta = 1 - lr (2 l2 + weight_decay),
+
+        max |W| <= |beta| max |W|_before + lr (||X||_F ||dZ||_F + l1)
+
+    While that bound stays below a quarter of the dtype's largest number the update is finite.
+    max |W| is carried from step to step by the bound itself, and measured (a pass over W) at an
+    epoch's start and whenever the bound grows too large. A layer for which even the measured
+    value does not do (a run that is blowing up) has its dW computed and checked, as on the
+    optimizer's route. The check costs a pass over each layer's X and dZ, not over W.
+    """
+
+    def __init__(self, layers: dict[int, Any]) -> None:
+        self.layers = list(layers.values())
+        self._max_W: list[float | None] = [None] * len(self.layers)
+        self._after: list[float | None] = [None] * len(self.layers)
+
+    def forget_bounds(self) -> None:
+        """Measure max |W| afresh before the next step (the weights may have been changed)."""
+        self._max_W = [None] * len(self.layers)
+
+    def check(self, lr: float, weight_decay: float) -> float:
+        """Sum of squares of the gradients that need checking: every db, and dW where the
+        bound cannot vouch for the update. Call after the backward pass, before :meth:`step`."""
+        total = 0.0
+        for k, layer in enumerate(self.layers):
+            total += _sum_of_squares_of(layer.db)
+            rate = lr * layer.lr_mult
+            decay = abs(1.0 - rate * (2.0 * layer.l2 + weight_decay))
+            norms = _sum_of_squares_of(layer.X) * _sum_of_squares_of(layer.dZ)
+            spread = rate * (math.sqrt(norms) + layer.l1)  # NaN or inf: no bound
+            limit = float(np.finfo(layer.dtype).max) / 4
+            bound = None
+            max_W = self._max_W[k]
+            for fresh in (max_W is None, True):
+                if fresh:
+                    max_W = max(float(layer.W.max()), -float(layer.W.min()))
+                candidate = decay * max_W + spread
+                if candidate <= limit:  # False for inf and NaN
+                    bound = candidate
+                    break
+            if bound is None:  # dW computed and checked, as on the optimizer's route
+                np.matmul(layer.X.T, layer.dZ, out=layer.dW)
+                total += _sum_of_squares_of(layer.dW)
+            self._after[k] = bound
+        return total
+
+    def step(self, lr: float, weight_decay: float) -> None:
+        """Update every layer (once :meth:`check` found the gradients finite)."""
+        for layer in self.layers:
+            layer.sgd_step(lr * layer.lr_mult, weight_decay)
+        self._max_W = list(self._after)
 
 
 def _own_layer(layer: Any) -> bool:
