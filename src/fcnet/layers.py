@@ -251,7 +251,11 @@ class Dense:
         return {"W": self.W, "b": self.b}
 
     def grads(self) -> dict[str, np.ndarray]:
-        """``{"W": dW, "b": db}``, filled by the last ``backward``."""
+        """``{"W": dW, "b": db}``, filled by the last ``backward``.
+
+        ``fit`` with plain SGD updates W through :meth:`sgd_step` and does not keep dW, which
+        then holds no gradient of the run; call ``backward`` (or ``model.backward``) for it.
+        """
         return {"W": self.dW, "b": self.db}
 
     def get_config(self) -> dict[str, Any]:
