@@ -12,9 +12,9 @@ and a small 20-64-64-2 network trained with Adam at batch 32.
 * The GEMM bound times NumPy matrix products alone at the same shapes and the same count as a
   training step (forward 3, backward 3 dW + 2 dX; inference: forward 3, reading the inputs from
   X block after block), with 1 BLAS thread and with the default; the better of the two is the
-  bound. fcnet predicts in blocks of at most
-  1,024 rows, so for inference the products in blocks of that size are timed too, and the best
-  of the three is the bound.
+  bound. fcnet predicts in blocks of at most ``fcnet.network._INFERENCE_ROWS`` rows (512), so
+  for inference the products in blocks of that size are timed too, and the best of the three is
+  the bound.
 
 Every figure is the median over ``--reps`` repetitions after a warm-up, in samples per second;
 each timed call starts after ``--settle`` idle seconds (0.3), so that no contender shares the

@@ -31,13 +31,14 @@ from fcnet.layers import LAYERS, Dense, Dropout, supports_skipping_dX
 from fcnet.normalization import BatchNorm, LayerNorm
 
 _PREDICT_CHUNK = 4096
-# Inference computes at most this many rows at a time, whatever the batch_size: a 1024-row Z of
-# a 256-wide layer (1 MB) is still in cache when the bias and activation passes read it after the
-# product. Measured on 2 cores (predict, 784-256-128-10, 65,536 rows, before inference ran in
-# helper threads), as a fraction of the GEMM bound: 0.90 in blocks of 512 or 1024 rows, 0.89 of
-# 2048, 0.86-0.87 of 4096. A two-thread version of the loop reached 0.94-0.95 of the bound with
-# blocks of 512, 1024 and 2048 rows alike.
-_INFERENCE_ROWS = 1024
+# Inference computes at most this many rows at a time, whatever the batch_size, so that Z is
+# still in cache when the bias and activation passes read it after the product. Measured on 2
+# cores (predict, 784-256-128-10, 65,536 rows, two threads each with its own blocks; medians of
+# 20 runs taking turns): blocks of 512 rows were 2.5% faster than blocks of 1,024 (6.5% with
+# AVX2 kernels), whose 1 MB Z of the first layer fills a core's L2 beside the product's panels of
+# W; blocks of 256 rows were between the two. Before inference ran in helper threads, one thread
+# reached 0.90 of the GEMM bound in blocks of 512 or 1,024 rows, 0.86-0.87 in blocks of 4,096.
+_INFERENCE_ROWS = 512
 
 
 class Sequential:
