@@ -1127,3 +1127,53 @@ def test_plain_sgd_bound_follows_the_weights_through_many_steps(monkeypatch):
     assert len(checks) == 24 and all(bound is not None for (bound,) in checks)
     # the bound is an upper bound of max |W| after each step, here the last one
     assert np.abs(model.layers[0].W).max() <= checks[-1][0]
+
+
+@pytest.mark.parametrize("errors", ["raise", "ignore"])
+def test_plain_sgd_whose_dW_sum_of_squares_overflows_stops_where_the_optimizer_does(
+    monkeypatch, errors
+):
+    """dW is finite but ||dW||^2 is not (float32): the optimizer's route stops at the first
+    step, and so must the Dense step, which refuses the bound when ||X||^2 ||dZ||^2 is too big."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 256)).astype(np.float32)
+    X[:, 0] = 1e10
+    Y = np.full((16, 128), 1e17, np.float32)
+    with np.errstate(over=errors, invalid=errors):
+        (dense, W_dense), (optimizer, W_optimizer) = diverging_fits(
+            monkeypatch, X, Y, lr=1e-3, epochs=1, batch_size=4
+        )
+    for message in (dense, optimizer):
+        assert message is not None and "epoch 0, batch 0:" in message
+        assert "last finite state (before this step)" in message
+    np.testing.assert_array_equal(W_dense, W_optimizer)
+
+
+def test_plain_sgd_refuses_an_update_that_would_overflow_before_writing_anything(tmp_path):
+    """lr = 1e300: dW is finite, lr dW is not. The step is refused, W keeps its last finite
+    values, and no checkpoint of non-finite weights is written."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 256))
+    Y = np.full((4, 128), 1e10)
+    model = fcnet.Sequential([fcnet.Dense(256, 128, rng=0, dtype="float64")])
+    before = model.layers[0].W.copy()
+    with (
+        np.errstate(over="ignore", invalid="ignore"),
+        pytest.raises(
+            fcnet.TrainingDiverged,
+            match=r"epoch 0, batch 0: the update of layer 0's W would overflow\. Parameters were "
+            r"restored to the last finite state \(before this step\)",
+        ),
+    ):
+        model.fit(
+            X,
+            Y,
+            loss="mse",
+            optimizer="sgd",
+            lr=1e300,
+            epochs=2,
+            batch_size=4,
+            checkpoint=tmp_path / "run.ckpt",
+        )
+    np.testing.assert_array_equal(model.layers[0].W, before)
+    assert not (tmp_path / "run.ckpt").exists()

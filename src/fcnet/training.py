@@ -610,7 +610,10 @@ class _Trainer(CheckpointMixin):
         sumsq = _sum_of_squares(self.trainable)
         opt = self.optimizer
         if self.dense_sgd is not None:
-            sumsq += self.dense_sgd.check(opt.lr, opt.weight_decay)
+            dense_sumsq, refused = self.dense_sgd.check(opt.lr, opt.weight_decay)
+            sumsq += dense_sumsq
+            if refused is not None and math.isfinite(sumsq):
+                self._diverged(epoch, step, refused, None)
         if not math.isfinite(sumsq):  # checked before the update touches a parameter
             self._diverged(epoch, step, "a gradient", sumsq)
         if self.clip_norm is not None:
@@ -873,15 +876,18 @@ class _DenseSGD:
 
         max |W| <= |beta| max |W|_before + lr (||X||_F ||dZ||_F + l1)
 
-    While that bound stays below a quarter of the dtype's largest number the update is finite.
-    max |W| is carried from step to step by the bound itself, and measured (a pass over W) at an
-    epoch's start and whenever the bound grows too large. A layer for which even the measured
-    value does not do (a run that is blowing up) has its dW computed and checked, as on the
-    optimizer's route. The check costs a pass over each layer's X and dZ, not over W.
+    While that bound stays below a quarter of the dtype's largest number, and so does
+    ||X||_F^2 ||dZ||_F^2 >= ||X^T dZ||_F^2 (the product is summed before it is scaled by -lr),
+    the update is finite. max |W| is carried from step to step by the bound itself, and measured
+    (a pass over W) at an epoch's start and whenever the bound grows too large. A layer for which
+    even the measured value does not do (a run that is blowing up) has its dW computed and
+    checked, as on the optimizer's route, and the step is refused if its update would overflow.
+    The check costs a pass over each layer's X and dZ, not over W.
     """
 
     def __init__(self, layers: dict[int, Any]) -> None:
         self.layers = list(layers.values())
+        self.positions = list(layers)  # in the model
         self._max_W: list[float | None] = [None] * len(self.layers)
         self._after: list[float | None] = [None] * len(self.layers)
 
@@ -889,37 +895,51 @@ class _DenseSGD:
         """Measure max |W| afresh before the next step (the weights may have been changed)."""
         self._max_W = [None] * len(self.layers)
 
-    def check(self, lr: float, weight_decay: float) -> float:
-        """Sum of squares of the gradients that need checking: every db, and dW where the
-        bound cannot vouch for the update. Call after the backward pass, before :meth:`step`."""
+    def check(self, lr: float, weight_decay: float) -> tuple[float, str | None]:
+        """(sum of squares of the gradients that need checking, why the step must not be
+        taken or None). Checked: every db, and dW where the bound cannot vouch for the update;
+        the update itself where dW had to be computed. Call after the backward pass, before
+        :meth:`step`."""
         total = 0.0
         for k, layer in enumerate(self.layers):
             total += _sum_of_squares_of(layer.db)
             rate = lr * layer.lr_mult
             decay = abs(1.0 - rate * (2.0 * layer.l2 + weight_decay))
             norms = _sum_of_squares_of(layer.X) * _sum_of_squares_of(layer.dZ)
-            spread = rate * (math.sqrt(norms) + layer.l1)  # NaN or inf: no bound
             limit = float(np.finfo(layer.dtype).max) / 4
             bound = None
-            max_W = self._max_W[k]
-            for fresh in (max_W is None, True):
-                if fresh:
-                    max_W = max(float(layer.W.max()), -float(layer.W.min()))
-                candidate = decay * max_W + spread
-                if candidate <= limit:  # False for inf and NaN
-                    bound = candidate
-                    break
+            # ||X^T dZ||_F^2 <= norms: the product the BLAS sums before scaling it by -lr, and
+            # the sum of squares of dW the optimizer's route checks, stay far from overflow
+            if norms <= limit:  # False for inf and NaN
+                spread = rate * (math.sqrt(norms) + layer.l1)
+                max_W = self._max_W[k]
+                for fresh in (max_W is None, True):
+                    if fresh:
+                        max_W = _max_abs(layer.W)
+                    candidate = decay * max_W + spread
+                    if candidate <= limit:
+                        bound = candidate
+                        break
             if bound is None:  # dW computed and checked, as on the optimizer's route
                 np.matmul(layer.X.T, layer.dZ, out=layer.dW)
                 total += _sum_of_squares_of(layer.dW)
+                if math.isfinite(total):  # and the update it makes: finite too?
+                    after = decay * _max_abs(layer.W) + rate * (_max_abs(layer.dW) + layer.l1)
+                    if not after <= limit:
+                        return total, f"the update of layer {self.positions[k]}'s W would overflow"
             self._after[k] = bound
-        return total
+        return total, None
 
     def step(self, lr: float, weight_decay: float) -> None:
         """Update every layer (once :meth:`check` found the gradients finite)."""
         for layer in self.layers:
             layer.sgd_step(lr * layer.lr_mult, weight_decay)
         self._max_W = list(self._after)
+
+
+def _max_abs(a: np.ndarray) -> float:
+    """max |a_ij| without allocating (two reductions)."""
+    return max(float(a.max()), -float(a.min()))
 
 
 def _own_layer(layer: Any) -> bool:
