@@ -890,6 +890,8 @@ class _DenseSGD:
         self.positions = list(layers)  # in the model
         self._max_W: list[float | None] = [None] * len(self.layers)
         self._after: list[float | None] = [None] * len(self.layers)
+        # a quarter of each layer's largest float: where an update is deemed safe
+        self._limits = [float(np.finfo(layer.dtype).max) / 4 for layer in self.layers]
 
     def forget_bounds(self) -> None:
         """Measure max |W| afresh before the next step (the weights may have been changed)."""
@@ -906,20 +908,12 @@ class _DenseSGD:
             rate = lr * layer.lr_mult
             decay = abs(1.0 - rate * (2.0 * layer.l2 + weight_decay))
             norms = _sum_of_squares_of(layer.X) * _sum_of_squares_of(layer.dZ)
-            limit = float(np.finfo(layer.dtype).max) / 4
+            limit = self._limits[k]
             bound = None
             # ||X^T dZ||_F^2 <= norms: the product the BLAS sums before scaling it by -lr, and
             # the sum of squares of dW the optimizer's route checks, stay far from overflow
             if norms <= limit:  # False for inf and NaN
-                spread = rate * (math.sqrt(norms) + layer.l1)
-                max_W = self._max_W[k]
-                for fresh in (max_W is None, True):
-                    if fresh:
-                        max_W = _max_abs(layer.W)
-                    candidate = decay * max_W + spread
-                    if candidate <= limit:
-                        bound = candidate
-                        break
+                bound = self._bound(k, decay, rate * (math.sqrt(norms) + layer.l1))
             if bound is None:  # dW computed and checked, as on the optimizer's route
                 np.matmul(layer.X.T, layer.dZ, out=layer.dW)
                 total += _sum_of_squares_of(layer.dW)
@@ -929,6 +923,15 @@ class _DenseSGD:
                         return total, f"the update of layer {self.positions[k]}'s W would overflow"
             self._after[k] = bound
         return total, None
+
+    def _bound(self, k: int, decay: float, spread: float) -> float | None:
+        """decay max |W| + spread for layer k, with the carried max |W| or, when there is none
+        or it gives too much, the measured one; None when that is above the limit too."""
+        limit, carried = self._limits[k], self._max_W[k]
+        if carried is not None and decay * carried + spread <= limit:
+            return decay * carried + spread
+        measured = decay * _max_abs(self.layers[k].W) + spread
+        return measured if measured <= limit else None
 
     def step(self, lr: float, weight_decay: float) -> None:
         """Update every layer (once :meth:`check` found the gradients finite)."""
