@@ -1047,6 +1047,13 @@ def diverging_fits(monkeypatch, X, Y, loss=lambda: "mse", **options):
     return outcomes
 
 
+def assert_both_stop_at(batch, *messages):
+    """Both routes stopped at ``batch`` of epoch 0 with the state before that step."""
+    for message in messages:
+        assert message is not None and f"epoch 0, batch {batch}:" in message
+        assert "last finite state (before this step)" in message
+
+
 @pytest.mark.parametrize("errors", ["raise", "ignore"])
 def test_plain_sgd_catches_a_weight_gradient_that_overflows_as_the_optimizer_does(
     monkeypatch, errors
@@ -1063,9 +1070,7 @@ def test_plain_sgd_catches_a_weight_gradient_that_overflows_as_the_optimizer_doe
         (dense, W_dense), (optimizer, W_optimizer) = diverging_fits(
             monkeypatch, X, Y, lr=1e-3, epochs=1, batch_size=4
         )
-    for message in (dense, optimizer):
-        assert message is not None and "epoch 0, batch 2:" in message
-        assert "last finite state (before this step)" in message
+    assert_both_stop_at(2, dense, optimizer)
     if errors == "ignore":  # with "raise", numpy names the operation that overflowed first
         assert dense == optimizer
     np.testing.assert_allclose(W_dense, W_optimizer, rtol=1e-5, atol=1e-7)  # two good steps
@@ -1143,9 +1148,7 @@ def test_plain_sgd_whose_dW_sum_of_squares_overflows_stops_where_the_optimizer_d
         (dense, W_dense), (optimizer, W_optimizer) = diverging_fits(
             monkeypatch, X, Y, lr=1e-3, epochs=1, batch_size=4
         )
-    for message in (dense, optimizer):
-        assert message is not None and "epoch 0, batch 0:" in message
-        assert "last finite state (before this step)" in message
+    assert_both_stop_at(0, dense, optimizer)
     np.testing.assert_array_equal(W_dense, W_optimizer)
 
 
