@@ -9,6 +9,9 @@ and a small 20-64-64-2 network trained with Adam at batch 32.
 * PyTorch eager (when installed) trains the same network with the same optimizer, with
   ``torch.set_num_threads`` set to the thread count fcnet's BLAS uses.
 * scikit-learn's MLPClassifier (when installed) trains one epoch (``max_iter=1``).
+* A bare NumPy loop (:func:`numpy_train`, SGD workloads) trains the same network with every
+  buffer preallocated and no checks: how fast NumPy alone runs the step, with the BLAS threads
+  fcnet's rule gives.
 * The GEMM bound times NumPy matrix products alone at the same shapes and the same count as a
   training step (forward 3, backward 3 dW + 2 dX; inference: forward 3, reading the inputs from
   X block after block), with 1 BLAS thread and with the default; the better of the two is the
@@ -143,6 +146,90 @@ def torch_predict(torch, X, sizes, chunk):
     return len(X), run
 
 
+def numpy_train(X, y, sizes, batch, lr=0.01):
+    """The same training written as a bare NumPy loop: no layers, no checks, every buffer made
+    once, every product and element-wise pass into it (``out=``), plain SGD as
+    ``W -= lr * dW`` through a scratch array. It shows how fast NumPy alone runs this step, and
+    so how much of the gap to the GEMM bound is NumPy's and how much is fcnet's.
+
+    Returns ``(samples, epoch)``; ``epoch()`` trains one epoch and returns its mean loss, and
+    ``epoch.params`` is ``(Ws, bs)``, the parameters it updates in place.
+    """
+    rng = np.random.default_rng(0)
+    depth = len(sizes) - 1
+    Ws = [
+        (rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32)
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
+    Xb = np.empty((batch, sizes[0]), np.float32)
+    yb = np.empty(batch, np.intp)
+    Zs = [np.empty((batch, b), np.float32) for b in sizes[1:]]  # Z, then f(Z) in place
+    masks = [np.empty((batch, b), np.float32) for b in sizes[1:]]  # f'(Z) as 1.0 / 0.0
+    dZs = [np.empty((batch, b), np.float32) for b in sizes[1:]]
+    dWs = [np.empty_like(W) for W in Ws]
+    steps_W = [np.empty_like(W) for W in Ws]
+    dbs = [np.empty_like(b) for b in bs]
+    zeros = [np.zeros((batch, b), np.float32) for b in sizes[1:]]
+    ones = np.ones(batch, np.float32)
+    k = sizes[-1]
+    S = np.empty((k, batch), np.float32)  # the loss on the (k, m) transpose: fast reductions
+    col = np.empty((1, batch), np.float32)
+    flat = np.empty(batch, np.intp)
+    picked = np.empty(batch, np.float32)
+    arange = np.arange(batch)
+    y = np.asarray(y, np.intp)
+    threads = blas_threads_for(batch * max(W.size for W in Ws))  # fcnet's rule
+
+    def epoch() -> float:
+        with blas_threads(threads):
+            return steps()
+
+    def steps() -> float:
+        order = rng.permutation(len(X))
+        total = 0.0
+        for start in range(0, len(X) - batch + 1, batch):
+            idx = order[start : start + batch]
+            X.take(idx, axis=0, out=Xb, mode="clip")
+            y.take(idx, out=yb, mode="clip")
+            A = Xb
+            for i in range(depth):  # forward: Z = A W + b, A = relu(Z)
+                np.matmul(A, Ws[i], out=Zs[i])
+                Zs[i] += bs[i]
+                if i < depth - 1:
+                    np.greater(Zs[i], 0, out=masks[i])
+                    np.maximum(Zs[i], zeros[i], out=Zs[i])
+                A = Zs[i]
+            np.copyto(S, A.T)  # softmax cross-entropy with log-sum-exp
+            np.maximum.reduce(S, axis=0, keepdims=True, out=col)
+            np.subtract(S, col, out=S)
+            np.multiply(yb, batch, out=flat)
+            np.add(flat, arange, out=flat)  # flat positions of (y_i, i) in S
+            S.take(flat, out=picked, mode="clip")
+            np.exp(S, out=S)
+            np.add.reduce(S, axis=0, keepdims=True, out=col)
+            np.divide(S, col, out=S)  # P
+            total += float(np.log(col).sum() - picked.sum()) / batch
+            S.put(flat, S.take(flat, mode="clip") - 1.0, mode="clip")  # P - Y
+            np.multiply(S, 1.0 / batch, out=S)
+            dZ = dZs[-1]
+            np.copyto(dZ, S.T)
+            for i in range(depth - 1, -1, -1):  # backward, then the update
+                A_prev = Xb if i == 0 else Zs[i - 1]
+                np.matmul(A_prev.T, dZ, out=dWs[i])
+                np.matmul(ones, dZ, out=dbs[i])
+                if i > 0:
+                    np.matmul(dZ, Ws[i].T, out=dZs[i - 1])
+                    dZs[i - 1] *= masks[i - 1]
+                    dZ = dZs[i - 1]
+                Ws[i] -= np.multiply(dWs[i], lr, out=steps_W[i])
+                bs[i] -= lr * dbs[i]
+        return total / max(len(X) // batch, 1)
+
+    epoch.params = (Ws, bs)  # type: ignore[attr-defined]
+    return (len(X) // batch) * batch, epoch
+
+
 def sklearn_train(X, y, batch):
     try:
         from sklearn.exceptions import ConvergenceWarning
@@ -252,6 +339,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     adam = (lambda: fcnet.optimizers.Adam(1e-3), lambda p: torch.optim.Adam(p, lr=1e-3))
     for batch in args.batches:
         runs = {"fcnet": fcnet_train(X, y, sizes, batch, sgd[0])}
+        runs["numpy"] = numpy_train(X, y, sizes, batch)
         if torch is not None:
             runs["torch"] = torch_train(torch, X, y, sizes, batch, sgd[1])
         runs.update(gemm_runs(X, sizes, batch, train=True))
@@ -290,9 +378,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def measure(
     name: str, runs: dict[str, tuple[int, Callable[[], Any]]], args: argparse.Namespace
 ) -> dict:
-    row: dict[str, Any] = {"torch": None, **median_rates(runs, args.reps, args.settle)}
+    row: dict[str, Any] = {
+        "torch": None,
+        "numpy": None,
+        **median_rates(runs, args.reps, args.settle),
+    }
     row["gemm_bound"] = max(v for k, v in row.items() if k.startswith("gemm_"))
     row["vs_torch"] = None if not row["torch"] else row["fcnet"] / row["torch"]
+    row["vs_numpy"] = None if not row["numpy"] else row["fcnet"] / row["numpy"]
     row["gemm_fraction"] = row["fcnet"] / row["gemm_bound"]
     print_row(name, row)
     return row
@@ -303,11 +396,14 @@ def print_row(name: str, row: dict[str, Any]) -> None:
         value = row.get(key)
         return f"{value:>10,.0f}" if value else f"{'-':>10}"
 
-    vs = row["vs_torch"]
+    def ratio(key: str) -> str:
+        return "-" if row[key] is None else f"{row[key]:.2f}"
+
     print(
-        f"{name:<22} fcnet {rate('fcnet')}  torch {rate('torch')}  "
+        f"{name:<22} fcnet {rate('fcnet')}  torch {rate('torch')}  NumPy {rate('numpy')}  "
         f"GEMM {rate('gemm_bound')} (1 thr {rate('gemm_1thread')})  "
-        f"x torch {'-' if vs is None else f'{vs:.2f}'}  of GEMM {row['gemm_fraction']:.2f}",
+        f"x torch {ratio('vs_torch')}  x NumPy {ratio('vs_numpy')}  "
+        f"of GEMM {row['gemm_fraction']:.2f}",
         flush=True,
     )
 

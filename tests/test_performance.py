@@ -3,6 +3,7 @@ float32 end to end, no copy of the training data, thread limits restored, benchm
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -346,6 +347,46 @@ def test_benchmark_quick_run_writes_every_figure(tmp_path):
             "gemm_fraction",
         } <= set(row)
         assert row["fcnet"] > 0 and row["gemm_bound"] > 0
+    for row in result["train"].values():
+        assert row["numpy"] > 0 and row["vs_numpy"] == pytest.approx(row["fcnet"] / row["numpy"])
+
+
+def _benchmark_module():
+    spec = importlib.util.spec_from_file_location("mlp_benchmark", ROOT / "benchmarks" / "mlp.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("batch", [24, 10])
+def test_benchmark_numpy_loop_takes_the_steps_fcnet_takes(batch):
+    # the bare NumPy contender must train the same network the same way, or its speed says
+    # nothing: from fcnet's initial weights, an epoch of it and of fit agree (their batches
+    # hold the same rows in another order when the whole set is one batch; with batches of
+    # 10 the shuffles differ, so only the loss's scale and its fall are compared)
+    bench = _benchmark_module()
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((24, 12)).astype(np.float32)
+    y = np.argmax(X @ rng.standard_normal((12, 4)), axis=1)  # a rule the network can learn
+    sizes = (12, 16, 8, 4)
+    samples, epoch = bench.numpy_train(X, y, sizes, batch, lr=0.1)
+    assert samples == (24 // batch) * batch
+    model = bench.fcnet_model(sizes)
+    Ws, bs = epoch.params
+    for layer, W, b in zip(model.layers, Ws, bs, strict=True):
+        np.copyto(W, layer.W)
+        np.copyto(b, layer.b)
+    losses = [epoch() for _ in range(30)]
+    assert losses[-1] < 0.5 * losses[0]
+    if batch == len(X):
+        fresh = bench.fcnet_model(sizes)
+        history = fresh.fit(
+            X, y, loss="cross_entropy", optimizer=optimizers.SGD(0.1), epochs=30, batch_size=batch
+        )
+        np.testing.assert_allclose(history.history["loss"], losses, rtol=1e-5)
+        for layer, W, b in zip(fresh.layers, Ws, bs, strict=True):
+            np.testing.assert_allclose(W, layer.W, rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(b, layer.b, rtol=1e-4, atol=1e-6)
 
 
 def _count_scans(monkeypatch) -> list[tuple[int, ...]]:
