@@ -152,7 +152,8 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
     ``W -= lr * dW`` through a scratch array. It shows how fast NumPy alone runs this step, and
     so how much of the gap to the GEMM bound is NumPy's and how much is fcnet's.
 
-    Returns ``(samples, epoch)``; ``epoch()`` trains one epoch and returns its mean loss, and
+    Returns ``(samples, epoch)``; ``epoch()`` trains one epoch of full batches (a last, partial
+    one is left out; ``samples`` counts the rows trained on) and returns its mean loss, and
     ``epoch.params`` is ``(Ws, bs)``, the parameters it updates in place.
     """
     rng = np.random.default_rng(0)
@@ -170,6 +171,7 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
     dWs = [np.empty_like(W) for W in Ws]
     steps_W = [np.empty_like(W) for W in Ws]
     dbs = [np.empty_like(b) for b in bs]
+    steps_b = [np.empty_like(b) for b in bs]
     zeros = [np.zeros((batch, b), np.float32) for b in sizes[1:]]
     ones = np.ones(batch, np.float32)
     k = sizes[-1]
@@ -177,6 +179,7 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
     col = np.empty((1, batch), np.float32)
     flat = np.empty(batch, np.intp)
     picked = np.empty(batch, np.float32)
+    at_label = np.empty(batch, np.float32)
     arange = np.arange(batch)
     y = np.asarray(y, np.intp)
     threads = blas_threads_for(batch * max(W.size for W in Ws))  # fcnet's rule
@@ -209,8 +212,11 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
             np.exp(S, out=S)
             np.add.reduce(S, axis=0, keepdims=True, out=col)
             np.divide(S, col, out=S)  # P
-            total += float(np.log(col).sum() - picked.sum()) / batch
-            S.put(flat, S.take(flat, mode="clip") - 1.0, mode="clip")  # P - Y
+            np.log(col, out=col)
+            total += float(col.sum() - picked.sum()) / batch
+            S.take(flat, out=at_label, mode="clip")
+            np.subtract(at_label, 1.0, out=at_label)
+            S.put(flat, at_label, mode="clip")  # P - Y
             np.multiply(S, 1.0 / batch, out=S)
             dZ = dZs[-1]
             np.copyto(dZ, S.T)
@@ -223,7 +229,7 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
                     dZs[i - 1] *= masks[i - 1]
                     dZ = dZs[i - 1]
                 Ws[i] -= np.multiply(dWs[i], lr, out=steps_W[i])
-                bs[i] -= lr * dbs[i]
+                bs[i] -= np.multiply(dbs[i], lr, out=steps_b[i])
         return total / max(len(X) // batch, 1)
 
     epoch.params = (Ws, bs)  # type: ignore[attr-defined]
