@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -118,7 +119,7 @@ def test_batchnorm_infer_equals_forward_in_inference_mode():
 @pytest.mark.parametrize(
     ("bad", "expected"),
     [
-        # blocks of 1000 rows: block 1 runs in this thread, block 2 in the helper
+        # blocks of 1000 rows, each computed by whichever thread is free
         ({2100: np.inf, 1500: np.nan}, r"NaN at row 1500, column 3"),
         ({2100: np.inf, 3500: np.nan}, r"inf at row 2100, column 3"),
         ({4999: np.nan}, r"NaN at row 4999, column 3"),
@@ -133,6 +134,28 @@ def test_the_earliest_bad_row_is_reported_whichever_thread_finds_it(bad, expecte
         model.predict(X, batch_size=1000)
     for layer in model.layers:
         assert not layer._buffers._arrays
+
+
+def test_a_thread_held_up_computes_fewer_blocks():
+    # blocks go to whichever thread is free, not in fixed shares: while this thread is held up
+    # on its first block, the helper computes all the others (in shares, this thread would
+    # have computed every other block)
+    n_blocks, rows = 12, 2
+    result = np.zeros((n_blocks * rows, 4), np.float32)
+    caller = threading.get_ident()
+    ran_by: dict[int, int] = {}
+
+    def run_block(k, steps):
+        ran_by[k] = threading.get_ident()
+        if ran_by[k] == caller:
+            time.sleep(0.2)
+        return np.full((rows, 4), k, np.float32)
+
+    layers = [fcnet.Dense(3, 4, rng=0)]
+    fcnet.network._run_blocks_in_threads(layers, result, run_block, n_blocks, rows, 2)
+    assert sorted(ran_by) == list(range(1, n_blocks))  # each block once; block 0 is not theirs
+    np.testing.assert_array_equal(result[:, 0], np.repeat(np.arange(n_blocks), rows))
+    assert list(ran_by.values()).count(caller) <= 2
 
 
 def test_a_custom_layer_keeps_inference_in_one_thread(threads, spied_jobs):

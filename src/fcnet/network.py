@@ -208,18 +208,18 @@ class Sequential:
         cache-free ``infer`` where it has one. ``check_finite`` names the caller when X still
         needs its NaN/inf scan (done per block of rows, just before the block is used).
 
-        Built-in layers compute through copies that share their parameters but own their
-        scratch buffers (so concurrent calls on one model do not collide). The first block runs
-        in this thread; the others are shared out, block k to thread k mod t, between this
-        thread and t - 1 helper threads (``worker_threads``), each with its own copies and a
+        Built-in layers compute through copies that share their parameters but own their scratch
+        buffers (so concurrent calls on one model do not collide). The first block runs in this
+        thread; the others are shared out, each thread taking the next block not yet taken, between
+        this thread and t - 1 helper threads (``worker_threads``), each with its own copies and a
         single-threaded BLAS, unless fcnet ran a threaded BLAS moments ago (``blas_idle``: in
-        ``fit``, or just after it), whose spinning workers would slow the helpers down; the
-        blocks then all run in this thread, still with a single-threaded BLAS, so that the result
-        is the same to the last bit however many threads computed it and whenever it was asked
-        for (a BLAS may sum a product in another order when it splits it between threads; the
-        limit is one per process, so calls made at once from several threads of the user's may
-        still differ by rounding). A block that fails stops the threads at their next block, and
-        the error of the earliest failing block is raised, as if the blocks had run in order.
+        ``fit``, or just after it), whose spinning workers would slow the helpers down; the blocks
+        then all run in this thread, still with a single-threaded BLAS, so that the result is the
+        same to the last bit however many threads computed it and whenever it was asked for (a BLAS
+        may sum a product in another order when it splits it between threads; the limit is one per
+        process, so calls made at once from several threads of the user's may still differ by
+        rounding). A block that fails stops the threads at their next block, and the error of the
+        earliest failing block is raised, as if the blocks had run in order.
         """
         m = X.shape[0]
         rows = min(batch_size, _INFERENCE_ROWS)
@@ -452,15 +452,28 @@ def _run_blocks_in_threads(
     rows: int,
     threads: int,
 ) -> None:
-    """Blocks 1 .. n_blocks - 1 into ``result``, block k by thread k mod ``threads``."""
+    """Blocks 1 .. n_blocks - 1 into ``result``, in ``threads`` threads.
+
+    Each thread takes the next block not yet taken (a shared counter) rather than a fixed share,
+    so that a thread the machine slows down computes fewer blocks instead of holding the others
+    up. Which thread computed a block does not change it: each runs the same single-threaded
+    products.
+    """
     failed: list[Any] = [n_blocks, None]  # the earliest failing block and its error
     lock = threading.Lock()
+    taken = [0]  # the last block handed out
 
-    def job(first: int, copies: Sequence[Any]) -> Callable[[], None]:
+    def next_block() -> int:
+        with lock:
+            taken[0] += 1
+            return taken[0]
+
+    def job(copies: Sequence[Any]) -> Callable[[], None]:
         def work() -> None:
             steps = [_inference_step(layer) for layer in copies]
-            for k in range(first, n_blocks, threads):
-                if k > failed[0]:
+            while True:
+                k = next_block()
+                if k >= n_blocks or k > failed[0]:
                     return
                 try:
                     A = run_block(k, steps)
@@ -476,8 +489,8 @@ def _run_blocks_in_threads(
 
         return work
 
-    jobs = [job(1, layers)]
-    jobs += [job(1 + t, [_worker_copy(layer) for layer in layers]) for t in range(1, threads)]
+    jobs = [job(layers)]
+    jobs += [job([_worker_copy(layer) for layer in layers]) for _ in range(1, threads)]
     run_concurrently(jobs)
     if failed[1] is not None:
         raise failed[1]
