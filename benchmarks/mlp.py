@@ -21,7 +21,9 @@ and a small 20-64-64-2 network trained with Adam at batch 32.
 
 Every figure is the median over ``--reps`` repetitions after a warm-up, in samples per second;
 each timed call starts after ``--settle`` idle seconds (0.3), so that no contender shares the
-cores with the threads the previous one left spinning.
+cores with the threads the previous one left spinning. Beside each ratio to a peer is its range
+over the rounds (fcnet and the peer timed one after the other): the spread the noise of a shared
+machine gives it. The JSON keeps every round's figures.
 ``--json PATH`` writes them; ``--quick`` is a fast smoke run on tiny sizes. With ``--both``, when
 OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set, a child process repeats the run with both unset.
 
@@ -59,10 +61,11 @@ SMALL = (20, 64, 64, 2)
 SETTLE_S = 0.3
 
 
-def median_rates(
+def round_rates(
     runs: dict[str, tuple[int, Callable[[], Any]]], reps: int, settle: float = SETTLE_S
-) -> dict[str, float]:
-    """Median samples/s of each ``name: (samples, run)`` after one warm-up call each.
+) -> dict[str, list[float]]:
+    """Samples/s of each ``name: (samples, run)`` in each of ``reps`` rounds, after one warm-up
+    call each.
 
     The contenders take turns, one call each per round, so that a change in the machine's load
     (it is shared) affects them alike and the ratios stay fair; each timed call starts after
@@ -77,7 +80,14 @@ def median_rates(
             start = time.perf_counter()
             run()
             rates[name].append(samples / (time.perf_counter() - start))
-    return {name: statistics.median(values) for name, values in rates.items()}
+    return rates
+
+
+def median_rates(
+    runs: dict[str, tuple[int, Callable[[], Any]]], reps: int, settle: float = SETTLE_S
+) -> dict[str, float]:
+    """The median of :func:`round_rates` for each contender."""
+    return {name: statistics.median(v) for name, v in round_rates(runs, reps, settle).items()}
 
 
 # --- the contenders ----------------------------------------------------------------------------
@@ -384,15 +394,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def measure(
     name: str, runs: dict[str, tuple[int, Callable[[], Any]]], args: argparse.Namespace
 ) -> dict:
-    row: dict[str, Any] = {
-        "torch": None,
-        "numpy": None,
-        **median_rates(runs, args.reps, args.settle),
-    }
+    """Medians of each contender's samples/s, the ratios of the medians, and the rates of every
+    round (``"rounds"``) with the range of fcnet's ratio to each peer within a round
+    (``"vs_<peer>_range"``: the spread the machine's noise gives the ratios)."""
+    rounds = round_rates(runs, args.reps, args.settle)
+    row: dict[str, Any] = {"torch": None, "numpy": None}
+    row.update({k: statistics.median(v) for k, v in rounds.items()})
     row["gemm_bound"] = max(v for k, v in row.items() if k.startswith("gemm_"))
-    row["vs_torch"] = None if not row["torch"] else row["fcnet"] / row["torch"]
-    row["vs_numpy"] = None if not row["numpy"] else row["fcnet"] / row["numpy"]
+    for peer in ("torch", "numpy"):
+        row[f"vs_{peer}"] = None if not row[peer] else row["fcnet"] / row[peer]
+        row[f"vs_{peer}_range"] = None
+        if row[peer]:
+            ratios = [a / b for a, b in zip(rounds["fcnet"], rounds[peer], strict=True)]
+            row[f"vs_{peer}_range"] = [min(ratios), max(ratios)]
     row["gemm_fraction"] = row["fcnet"] / row["gemm_bound"]
+    row["rounds"] = rounds
     print_row(name, row)
     return row
 
@@ -403,7 +419,10 @@ def print_row(name: str, row: dict[str, Any]) -> None:
         return f"{value:>10,.0f}" if value else f"{'-':>10}"
 
     def ratio(key: str) -> str:
-        return "-" if row[key] is None else f"{row[key]:.2f}"
+        if row[key] is None:
+            return "-"
+        low, high = row[f"{key}_range"]
+        return f"{row[key]:.2f} ({low:.2f}-{high:.2f})"
 
     print(
         f"{name:<22} fcnet {rate('fcnet')}  torch {rate('torch')}  NumPy {rate('numpy')}  "

@@ -349,6 +349,16 @@ def test_benchmark_quick_run_writes_every_figure(tmp_path):
         assert row["fcnet"] > 0 and row["gemm_bound"] > 0
     for row in result["train"].values():
         assert row["numpy"] > 0 and row["vs_numpy"] == pytest.approx(row["fcnet"] / row["numpy"])
+    for row in rows:
+        # every round's figures are kept, and the ratio of the medians lies within the range of
+        # the ratios within a round
+        assert all(len(rates) == 1 for rates in row["rounds"].values())
+        for peer in ("torch", "numpy"):
+            if row[peer]:
+                low, high = row[f"vs_{peer}_range"]
+                assert low * (1 - 1e-12) <= row[f"vs_{peer}"] <= high * (1 + 1e-12)
+            else:
+                assert row[f"vs_{peer}_range"] is None
 
 
 def _benchmark_module():
