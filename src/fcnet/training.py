@@ -1017,8 +1017,13 @@ def _sum_of_squares(trainable: dict[str, Any]) -> float:
 
 
 def _sum_of_squares_of(a: np.ndarray) -> float:
-    """sum a_ij^2 of a 2-D array that is contiguous or a transposed contiguous one (no copy)."""
-    flat = (a if a.flags.c_contiguous else a.T).reshape(-1)
+    """sum a_ij^2 of an array that is contiguous or a transposed contiguous one (no copy).
+
+    ``np.vdot`` takes a contiguous array as it is (the same BLAS dot as on its flat view, about
+    0.6 us quicker a call than making the view; the check makes nine a step in a 3-layer net)."""
+    if a.flags.c_contiguous:
+        return float(np.vdot(a, a))
+    flat = a.T.reshape(-1)
     return float(np.dot(flat, flat))
 
 
