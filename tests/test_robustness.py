@@ -1003,6 +1003,40 @@ def test_a_checkpoint_whose_early_stopping_copy_lacks_a_parameter_is_refused(tmp
         np.testing.assert_array_equal(value, before[key])
 
 
+class TransposedGradient(PassThrough):
+    """A user's layer with a weight whose gradient is a transposed view, written in place: on
+    the ``bad_call``-th backward it is NaN."""
+
+    def __init__(self, bad_call: int) -> None:
+        self.w = np.ones((3, 2))
+        self._dw = np.zeros((2, 3))
+        self.dw = self._dw.T  # (3, 2), not contiguous: the same array object at every step
+        self.bad_call, self.calls = bad_call, 0
+
+    def forward(self, X, training=False):
+        return X
+
+    def backward(self, dA):
+        self.calls += 1
+        self._dw[...] = np.nan if self.calls == self.bad_call else 0.5
+        return dA
+
+    def params(self):
+        return {"w": self.w}
+
+    def grads(self):
+        return {"w": self.dw}
+
+
+def test_a_nan_in_a_gradient_that_is_a_view_of_another_layout_is_caught():
+    model = fcnet.Sequential([fcnet.Dense(4, 3, rng=0), TransposedGradient(bad_call=2)])
+    with pytest.raises(fcnet.TrainingDiverged, match=r"epoch 0, batch 1: a gradient is nan"):
+        model.fit(
+            np.ones((8, 4)), np.zeros((8, 3)), loss="mse", optimizer="sgd", lr=0.1, batch_size=4
+        )
+    np.testing.assert_array_equal(model.layers[1].w, 1.0 - 0.1 * 0.5)  # the first step only
+
+
 # --- divergence when plain SGD updates W straight from dZ -------------------------------------
 def chain(W0: float, W1: float) -> fcnet.Sequential:
     model = fcnet.Sequential([fcnet.Dense(1, 1, init="zeros"), fcnet.Dense(1, 1, init="zeros")])
