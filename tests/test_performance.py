@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -482,3 +483,120 @@ def test_every_loss_computes_a_step_without_allocating(captured_step, loss, targ
     _, peak = _replay_step(captured_step, 3)
     # below the smallest array of the batch's size, above NumPy's 32 KB iterator scratch
     assert peak < 48_000, f"a {loss} step allocated {peak} bytes at once"
+
+
+def _ceiling_module():
+    spec = importlib.util.spec_from_file_location(
+        "ceiling_benchmark", ROOT / "benchmarks" / "ceiling.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _learnable_data():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((60, 12)).astype(np.float32)
+    y = np.argmax(X @ rng.standard_normal((12, 4)), axis=1)
+    return X, y, (12, 16, 8, 4)
+
+
+def _same_training_as_the_numpy_loop(make_contender, batch):
+    """An epoch of the contender and of mlp.numpy_train, both from the same weights and the same
+    shuffles, give the same loss and the same weights, epoch after epoch."""
+    bench = _benchmark_module()
+    X, y, sizes = _learnable_data()
+    _, reference = bench.numpy_train(X, y, sizes, batch, lr=0.1)
+    samples, contender = make_contender(X, y, sizes, batch)
+    assert samples == (len(X) // batch) * batch
+    for a, b in zip(reference.params, contender.params, strict=True):
+        for p, q in zip(a, b, strict=True):
+            np.testing.assert_array_equal(p, q)  # the same draws to start from
+    reference_losses, losses = [], []
+    for _ in range(10):
+        reference_losses.append(reference())
+        losses.append(contender())
+    np.testing.assert_allclose(losses, reference_losses, rtol=1e-4)
+    assert losses[-1] < 0.7 * losses[0]
+    for a, b in zip(reference.params, contender.params, strict=True):
+        for p, q in zip(a, b, strict=True):
+            np.testing.assert_allclose(q, p, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize(("batch", "threads"), [(20, 2), (15, 3), (7, 2)])
+def test_ceiling_rows_in_threads_takes_the_steps_of_the_numpy_loop(batch, threads):
+    ceiling = _ceiling_module()
+
+    def contender(X, y, sizes, batch):
+        return ceiling.rows_in_threads_train(X, y, sizes, batch, lr=0.1, threads=threads)
+
+    _same_training_as_the_numpy_loop(contender, batch)
+
+
+class _FailsOnThirdGather:
+    """Training data whose third gather fails: one thread's, in the second step, while the
+    other thread goes on to wait for it at the barrier."""
+
+    def __init__(self, X):
+        self.X, self.calls, self.lock = X, 0, threading.Lock()
+
+    def __len__(self):
+        return len(self.X)
+
+    def take(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("gather failed")
+        return self.X.take(*args, **kwargs)
+
+
+def test_ceiling_rows_in_threads_raises_instead_of_waiting_forever():
+    # a thread that fails must free the others from the barrier, and the epoch raise its error
+    ceiling = _ceiling_module()
+    X, y, sizes = _learnable_data()
+    _, epoch = ceiling.rows_in_threads_train(_FailsOnThirdGather(X), y, sizes, 20, threads=2)
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            epoch()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    runner = threading.Thread(target=attempt, daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], RuntimeError) and str(outcome[0]) == "gather failed"
+
+
+def test_ceiling_fused_loop_takes_the_steps_of_the_numpy_loop():
+    pytest.importorskip("numba")
+    ceiling = _ceiling_module()
+
+    def contender(X, y, sizes, batch):
+        return ceiling.fused_train(X, y, sizes, batch, lr=0.1)
+
+    _same_training_as_the_numpy_loop(contender, 12)
+
+
+def test_ceiling_quick_run_writes_every_figure(tmp_path):
+    path = tmp_path / "ceiling.json"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ceiling.py"), "--quick", "--json", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    result = json.loads(path.read_text())
+    assert set(result["train"]) == {"32", "128"}
+    fused = importlib.util.find_spec("numba") is not None
+    for row in result["train"].values():
+        for name in ("fcnet", "numpy", "numpy_rows", "gemm_1thread", "gemm_default"):
+            assert row[name] > 0
+            assert all(len(rates) == 1 for rates in row["rounds"].values())
+        assert row["gemm_bound"] == max(row["gemm_1thread"], row["gemm_default"])
+        assert row["fraction"]["numpy_rows"] == pytest.approx(row["numpy_rows"] / row["gemm_bound"])
+        assert (row["fraction"]["fused"] is not None) == fused == ("fused" in row)
