@@ -28,7 +28,7 @@ a warm-up, contenders taking turns, ``--settle`` idle seconds before each timed 
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import statistics
 import sys
 import threading
@@ -46,21 +46,10 @@ from fcnet import _blas  # noqa: E402
 from fcnet.backend import blas_threads, blas_threads_for, worker_threads  # noqa: E402
 
 
-def _initial(sizes, rng):
-    """The weights and biases ``mlp.numpy_train`` starts from (the same draws)."""
-    Ws = [
-        (rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32)
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
-    ]
-    return Ws, [np.zeros(b, np.float32) for b in sizes[1:]]
-
-
-def _update(A_prev, dZ, W, b, db, ones, lr) -> None:
-    """W <- W - lr A_prev^T dZ (one gemm where the BLAS takes it), b <- b - lr sum(dZ)."""
+def _sgd_product(A_prev, dZ, W, lr) -> None:
+    """W <- W - lr A_prev^T dZ: one gemm where the BLAS takes the arrays, else NumPy."""
     if not _blas.gemm(-lr, A_prev, dZ, 1.0, W, trans_a=True):
         W -= lr * (A_prev.T @ dZ)
-    np.matmul(ones, dZ, out=db)
-    b -= lr * db
 
 
 def rows_in_threads_train(X, y, sizes, batch, lr=0.01, threads=None):
@@ -69,7 +58,7 @@ def rows_in_threads_train(X, y, sizes, batch, lr=0.01, threads=None):
     ``numpy_train`` does, with ``epoch.params``."""
     rng = np.random.default_rng(0)
     depth = len(sizes) - 1
-    Ws, bs = _initial(sizes, rng)
+    Ws, bs = mlp.initial_params(sizes, rng)
     T = max(1, min(threads or worker_threads(), batch))
     # two batch buffers, a step's in one: a thread gathers the next batch while another may
     # still read every row of this one for its update
@@ -83,17 +72,13 @@ def rows_in_threads_train(X, y, sizes, batch, lr=0.01, threads=None):
     rows = [slice(t * batch // T, (t + 1) * batch // T) for t in range(T)]
     cols = [[slice(t * n // T, (t + 1) * n // T) for t in range(T)] for n in sizes[1:]]
     dbs = [[np.empty(c.stop - c.start, np.float32) for c in layer] for layer in cols]
-    k = sizes[-1]
     y = np.asarray(y, np.intp)
+    losses = [mlp.SoftmaxCrossEntropy(r.stop - r.start, sizes[-1]) for r in rows]
     barrier = threading.Barrier(T)
     totals = [0.0] * T
 
     def work(t: int, order: np.ndarray, steps: int) -> None:
         r = rows[t]
-        m = r.stop - r.start
-        S, col = np.empty((k, m), np.float32), np.empty((1, m), np.float32)
-        flat, arange = np.empty(m, np.intp), np.arange(m)
-        picked, at_label = np.empty(m, np.float32), np.empty(m, np.float32)
         yr = yb[r]
         Zr, Mr, dZr, zr = ([a[r] for a in arrays] for arrays in (Zs, masks, dZs, zeros))
         total = 0.0
@@ -104,30 +89,8 @@ def rows_in_threads_train(X, y, sizes, batch, lr=0.01, threads=None):
             X.take(idx, axis=0, out=Xr, mode="clip")
             y.take(idx, out=yr, mode="clip")
             barrier.wait()  # the previous step's updates are all in place
-            A = Xr
-            for i in range(depth):
-                np.matmul(A, Ws[i], out=Zr[i])
-                Zr[i] += bs[i]
-                if i < depth - 1:
-                    np.greater(Zr[i], 0, out=Mr[i])
-                    np.maximum(Zr[i], zr[i], out=Zr[i])
-                A = Zr[i]
-            np.copyto(S, A.T)  # softmax cross-entropy on the (k, m) transpose
-            np.maximum.reduce(S, axis=0, keepdims=True, out=col)
-            np.subtract(S, col, out=S)
-            np.multiply(yr, m, out=flat)
-            np.add(flat, arange, out=flat)
-            S.take(flat, out=picked, mode="clip")
-            np.exp(S, out=S)
-            np.add.reduce(S, axis=0, keepdims=True, out=col)
-            np.divide(S, col, out=S)
-            np.log(col, out=col)
-            total += float(col.sum() - picked.sum())
-            S.take(flat, out=at_label, mode="clip")
-            np.subtract(at_label, 1.0, out=at_label)
-            S.put(flat, at_label, mode="clip")
-            np.multiply(S, 1.0 / batch, out=S)  # (P - Y) / m, m the whole batch
-            np.copyto(dZr[-1], S.T)
+            A = mlp.forward_relu(Xr, Ws, bs, Zr, Mr, zr)
+            total += losses[t](A, yr, dZr[-1], 1.0 / batch)  # (P - Y) / m, m the whole batch
             for i in range(depth - 1, 0, -1):  # dX with the weights before the update
                 np.matmul(dZr[i], Ws[i].T, out=dZr[i - 1])
                 dZr[i - 1] *= Mr[i - 1]
@@ -135,8 +98,10 @@ def rows_in_threads_train(X, y, sizes, batch, lr=0.01, threads=None):
             for i in range(depth):
                 c = cols[i][t]
                 if c.start < c.stop:
-                    A_prev = Xb if i == 0 else Zs[i - 1]
-                    _update(A_prev, dZs[i][:, c], Ws[i][:, c], bs[i][c], dbs[i][t], ones, lr)
+                    dZ, db = dZs[i][:, c], dbs[i][t]
+                    _sgd_product(Xb if i == 0 else Zs[i - 1], dZ, Ws[i][:, c], lr)
+                    np.matmul(ones, dZ, out=db)
+                    bs[i][c] -= np.multiply(db, lr, out=db)
         totals[t] = total
 
     def epoch() -> float:
@@ -167,8 +132,10 @@ def rows_in_threads_train(X, y, sizes, batch, lr=0.01, threads=None):
     return (len(X) // batch) * batch, epoch
 
 
+@functools.cache
 def _fused_kernels() -> dict[str, Any] | None:
-    """The compiled passes of :func:`fused_train`, or None without Numba."""
+    """The compiled passes of :func:`fused_train`, or None without Numba; made once a process
+    (each is compiled at its first call)."""
     try:
         import numba
     except ImportError:
@@ -237,7 +204,7 @@ def fused_train(X, y, sizes, batch, lr=0.01):
     )
     rng = np.random.default_rng(0)
     depth = len(sizes) - 1
-    Ws, bs = _initial(sizes, rng)
+    Ws, bs = mlp.initial_params(sizes, rng)
     Xb = np.empty((batch, sizes[0]), np.float32)
     yb = np.empty(batch, np.intp)
     Zs = [np.empty((batch, b), np.float32) for b in sizes[1:]]  # Z, then f(Z) in place
@@ -266,8 +233,7 @@ def fused_train(X, y, sizes, batch, lr=0.01):
                     A_prev = Xb if i == 0 else Zs[i - 1]
                     if i > 0:  # dX with the weights before the update
                         np.matmul(dZs[i], Ws[i].T, out=dZs[i - 1])
-                    if not _blas.gemm(-lr, A_prev, dZs[i], 1.0, Ws[i], trans_a=True):
-                        Ws[i] -= lr * (A_prev.T @ dZs[i])
+                    _sgd_product(A_prev, dZs[i], Ws[i], lr)
                     if i > 0:
                         relu_backward(dZs[i - 1], Zs[i - 1], dbs[i - 1], bs[i - 1], lr32)
         return total / max((len(X) // batch) * batch, 1)
@@ -326,26 +292,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repetition")
-    parser.add_argument("--json", metavar="PATH", help="write the figures as JSON")
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--samples", type=int, default=16384)
-    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128, 1024])
-    parser.add_argument("--settle", type=float, default=mlp.SETTLE_S)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.reps, args.samples, args.settle, args.batches = 1, 512, 0.0, [32, 128]
-    return args
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse(sys.argv[1:] if argv is None else argv)
-    result = run(args)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    parser = mlp.base_parser(__doc__.splitlines()[0])
+    args = mlp.quick(parser.parse_args(sys.argv[1:] if argv is None else argv))
+    mlp.write_json(args.json, run(args))
     return 0
 
 

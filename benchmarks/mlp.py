@@ -156,6 +156,67 @@ def torch_predict(torch, X, sizes, chunk):
     return len(X), run
 
 
+def initial_params(sizes, rng):
+    """He-scaled normal weights (float32) and zero biases for the layer widths ``sizes``, drawn
+    from ``rng``: where the NumPy loops of the benchmarks start."""
+    Ws = [
+        (rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32)
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+    return Ws, [np.zeros(b, np.float32) for b in sizes[1:]]
+
+
+class SoftmaxCrossEntropy:
+    """Softmax cross-entropy of ``m`` rows of ``k`` logits with integer labels, with log-sum-exp,
+    computed on the (k, m) transpose (reductions along a length-k last axis are slow) in buffers
+    made once."""
+
+    def __init__(self, m: int, k: int) -> None:
+        self.S = np.empty((k, m), np.float32)
+        self.col = np.empty((1, m), np.float32)
+        self.flat = np.empty(m, np.intp)
+        self.picked = np.empty(m, np.float32)
+        self.at_label = np.empty(m, np.float32)
+        self.arange = np.arange(m)
+
+    def __call__(self, A: np.ndarray, y: np.ndarray, dZ: np.ndarray, scale: float) -> float:
+        """The sum over the rows of the losses of the logits A (m, k) and labels y (m,); writes
+        ``(P - Y) * scale`` into dZ (m, k)."""
+        S, col, flat = self.S, self.col, self.flat
+        np.copyto(S, A.T)
+        np.maximum.reduce(S, axis=0, keepdims=True, out=col)
+        np.subtract(S, col, out=S)
+        np.multiply(y, S.shape[1], out=flat)
+        np.add(flat, self.arange, out=flat)  # flat positions of (y_i, i) in S
+        S.take(flat, out=self.picked, mode="clip")
+        np.exp(S, out=S)
+        np.add.reduce(S, axis=0, keepdims=True, out=col)
+        np.divide(S, col, out=S)  # P
+        np.log(col, out=col)
+        total = float(col.sum() - self.picked.sum())
+        S.take(flat, out=self.at_label, mode="clip")
+        np.subtract(self.at_label, 1.0, out=self.at_label)
+        S.put(flat, self.at_label, mode="clip")  # P - Y
+        np.multiply(S, scale, out=S)
+        np.copyto(dZ, S.T)
+        return total
+
+
+def forward_relu(A, Ws, bs, Zs, masks, zeros):
+    """Forward through the layers ``(Ws, bs)``: Z = A W + b into ``Zs``, and for every layer but
+    the last f(Z) = max(Z, 0) in place with f'(Z) (1.0 / 0.0) into ``masks`` (``zeros``: arrays
+    of zeros of Z's shapes). Returns the logits, ``Zs[-1]``."""
+    depth = len(Ws)
+    for i in range(depth):
+        np.matmul(A, Ws[i], out=Zs[i])
+        Zs[i] += bs[i]
+        if i < depth - 1:
+            np.greater(Zs[i], 0, out=masks[i])
+            np.maximum(Zs[i], zeros[i], out=Zs[i])
+        A = Zs[i]
+    return A
+
+
 def numpy_train(X, y, sizes, batch, lr=0.01):
     """The same training written as a bare NumPy loop: no layers, no checks, every buffer made
     once, every product and element-wise pass into it (``out=``), plain SGD as
@@ -168,11 +229,7 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
     """
     rng = np.random.default_rng(0)
     depth = len(sizes) - 1
-    Ws = [
-        (rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32)
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
-    ]
-    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
+    Ws, bs = initial_params(sizes, rng)
     Xb = np.empty((batch, sizes[0]), np.float32)
     yb = np.empty(batch, np.intp)
     Zs = [np.empty((batch, b), np.float32) for b in sizes[1:]]  # Z, then f(Z) in place
@@ -184,13 +241,7 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
     steps_b = [np.empty_like(b) for b in bs]
     zeros = [np.zeros((batch, b), np.float32) for b in sizes[1:]]
     ones = np.ones(batch, np.float32)
-    k = sizes[-1]
-    S = np.empty((k, batch), np.float32)  # the loss on the (k, m) transpose: fast reductions
-    col = np.empty((1, batch), np.float32)
-    flat = np.empty(batch, np.intp)
-    picked = np.empty(batch, np.float32)
-    at_label = np.empty(batch, np.float32)
-    arange = np.arange(batch)
+    loss = SoftmaxCrossEntropy(batch, sizes[-1])
     y = np.asarray(y, np.intp)
     threads = blas_threads_for(batch * max(W.size for W in Ws))  # fcnet's rule
 
@@ -205,31 +256,9 @@ def numpy_train(X, y, sizes, batch, lr=0.01):
             idx = order[start : start + batch]
             X.take(idx, axis=0, out=Xb, mode="clip")
             y.take(idx, out=yb, mode="clip")
-            A = Xb
-            for i in range(depth):  # forward: Z = A W + b, A = relu(Z)
-                np.matmul(A, Ws[i], out=Zs[i])
-                Zs[i] += bs[i]
-                if i < depth - 1:
-                    np.greater(Zs[i], 0, out=masks[i])
-                    np.maximum(Zs[i], zeros[i], out=Zs[i])
-                A = Zs[i]
-            np.copyto(S, A.T)  # softmax cross-entropy with log-sum-exp
-            np.maximum.reduce(S, axis=0, keepdims=True, out=col)
-            np.subtract(S, col, out=S)
-            np.multiply(yb, batch, out=flat)
-            np.add(flat, arange, out=flat)  # flat positions of (y_i, i) in S
-            S.take(flat, out=picked, mode="clip")
-            np.exp(S, out=S)
-            np.add.reduce(S, axis=0, keepdims=True, out=col)
-            np.divide(S, col, out=S)  # P
-            np.log(col, out=col)
-            total += float(col.sum() - picked.sum()) / batch
-            S.take(flat, out=at_label, mode="clip")
-            np.subtract(at_label, 1.0, out=at_label)
-            S.put(flat, at_label, mode="clip")  # P - Y
-            np.multiply(S, 1.0 / batch, out=S)
+            logits = forward_relu(Xb, Ws, bs, Zs, masks, zeros)
+            total += loss(logits, yb, dZs[-1], 1.0 / batch) / batch
             dZ = dZs[-1]
-            np.copyto(dZ, S.T)
             for i in range(depth - 1, -1, -1):  # backward, then the update
                 A_prev = Xb if i == 0 else Zs[i - 1]
                 np.matmul(A_prev.T, dZ, out=dWs[i])
@@ -433,33 +462,51 @@ def print_row(name: str, row: dict[str, Any]) -> None:
     )
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def base_parser(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark script takes; ``quick`` applies ``--quick`` to them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repetition")
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--samples", type=int, default=16384)
-    parser.add_argument("--inference-samples", type=int, default=65536)
-    parser.add_argument("--chunk", type=int, default=4096)
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 128, 1024])
-    parser.add_argument("--threads", type=int, default=0, help="BLAS/torch threads (0: default)")
-    parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument(
         "--settle",
         type=float,
         default=SETTLE_S,
         help=f"idle seconds before each timed call (default {SETTLE_S})",
     )
+    return parser
+
+
+def quick(args: argparse.Namespace) -> argparse.Namespace:
+    """With ``--quick``, the options of :func:`base_parser` for a smoke run on tiny sizes."""
+    if args.quick:
+        args.reps, args.samples, args.settle, args.batches = 1, 512, 0.0, [32, 128]
+    return args
+
+
+def write_json(path: str | None, result: dict[str, Any]) -> None:
+    """Write ``result`` to ``path`` as JSON (nothing when ``path`` is None)."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--inference-samples", type=int, default=65536)
+    parser.add_argument("--chunk", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=0, help="BLAS/torch threads (0: default)")
+    parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument(
         "--both",
         action="store_true",
         help="also run with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset",
     )
-    args = parser.parse_args(argv)
+    args = quick(parser.parse_args(argv))
     if args.quick:
-        args.reps, args.samples, args.inference_samples, args.chunk = 1, 512, 1024, 256
-        args.settle = 0.0
-        args.batches = [32, 128]
+        args.inference_samples, args.chunk = 1024, 256
     return args
 
 
@@ -481,9 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, __file__, *child, "--json", path], env=env, check=True)
             with open(path) as f:
                 result["without_openblas_env"] = json.load(f)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    write_json(args.json, result)
     return 0
 
 

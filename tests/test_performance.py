@@ -596,7 +596,7 @@ def test_ceiling_quick_run_writes_every_figure(tmp_path):
     for row in result["train"].values():
         for name in ("fcnet", "numpy", "numpy_rows", "gemm_1thread", "gemm_default"):
             assert row[name] > 0
-            assert all(len(rates) == 1 for rates in row["rounds"].values())
+        assert all(len(rates) == 1 for rates in row["rounds"].values())
         assert row["gemm_bound"] == max(row["gemm_1thread"], row["gemm_default"])
         assert row["fraction"]["numpy_rows"] == pytest.approx(row["numpy_rows"] / row["gemm_bound"])
         assert (row["fraction"]["fused"] is not None) == fused == ("fused" in row)
