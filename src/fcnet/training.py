@@ -949,7 +949,14 @@ def _own_layer(layer: Any) -> bool:
     return type(layer).__module__ in _OWN_LAYER_MODULES
 
 
-_OWN_LAYER_MODULES = frozenset({"fcnet.layers", "fcnet.activations", "fcnet.normalization"})
+_OWN_LAYER_MODULES = frozenset(
+    {
+        "fcnet.layers.dense",
+        "fcnet.layers.dropout",
+        "fcnet.layers.normalization",
+        "fcnet.activations",
+    }
+)
 
 
 def _trainable_params(

@@ -1,23 +1,7 @@
-"""Layers: :class:`Dense` and :class:`Dropout` (normalization layers live in ``normalization``).
-
-A layer is any object with
-
-* ``forward(X, training=False) -> A``
-* ``backward(dA) -> dX`` (gradients of its parameters are written to its attributes)
-* ``params()`` and ``grads()``: dicts of live arrays with the same keys.
-
-Optional: ``get_config()`` (for saving), ``penalty()`` (a regularization term added to the
-loss), ``trainable`` and ``lr_mult`` (read by ``fit``), ``infer(X) -> A`` (a forward for
-inference that keeps no caches; ``predict`` uses it when the class that defines ``forward``
-defines it too), ``rng`` (a layer that draws random numbers in training keeps its
-``numpy.random.Generator`` there; when it is None, ``fit`` gives it one derived from its own
-``rng``, and checkpoints carry its state). ``backward`` overwrites gradients; it never
-accumulates.
-"""
+"""The fully connected layer, :class:`Dense`: Z = X W + b, A = f(Z)."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -35,27 +19,7 @@ from fcnet.activations import (
 )
 from fcnet.backend import resolve_dtype
 from fcnet.initializers import INITIALIZERS, get_initializer
-
-LAYERS: dict[str, type] = {}
-
-
-def register_layer(cls: type) -> type:
-    """Class decorator: make a layer class known to :func:`fcnet.load` by its class name.
-
-    The class needs ``get_config()`` returning its constructor arguments (JSON values) and a
-    constructor accepting them as keywords.
-    """
-    LAYERS[cls.__name__] = cls
-    return cls
-
-
-def _as_input(who: str, X: Any, n_in: int, dtype: np.dtype) -> np.ndarray:
-    """The layer's input as a 2-D array of ``dtype`` with ``n_in`` columns (cheap checks only)."""
-    if not isinstance(X, np.ndarray) or X.dtype != dtype:
-        X = np.asarray(X, dtype=dtype)
-    if X.ndim != 2 or X.shape[1] != n_in:
-        raise ValueError(f"{who}: expected X of shape (m, {n_in}), got {X.shape}.")
-    return X
+from fcnet.layers.base import as_input, register_layer
 
 
 @register_layer
@@ -142,7 +106,7 @@ class Dense:
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """Z = X W + b, A = f(Z); X (m, n_in) -> A (m, n_out)."""
-        X = _as_input("Dense", X, self.n_in, self.dtype)
+        X = as_input("Dense", X, self.n_in, self.dtype)
         m = X.shape[0]
         Z = np.matmul(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
         Z += self.b
@@ -154,7 +118,7 @@ class Dense:
         """A = f(X W + b) for inference: keeps no caches, and applies f to Z in place when the
         activation allows it (no second buffer to write and read back). Returns a buffer the next
         call overwrites."""
-        X = _as_input("Dense", X, self.n_in, self.dtype)
+        X = as_input("Dense", X, self.n_in, self.dtype)
         m = X.shape[0]
         Z = np.matmul(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
         Z += self.b
@@ -289,87 +253,3 @@ class Dense:
             if getattr(self, key) != default:
                 text += f", {key}={getattr(self, key)!r}"
         return text + ")"
-
-
-@register_layer
-class Dropout:
-    """Inverted dropout: in training, A = X * M / (1 - p) with M_ij ~ Bernoulli(1 - p).
-
-    Backward: dX = dA * M / (1 - p). In inference (``training=False``) it is the identity, so
-    no rescaling is needed at prediction time.
-
-    Parameters
-    ----------
-    p : float in [0, 1)
-        Probability of zeroing each unit.
-    rng : numpy.random.Generator or int, optional
-        Source of the masks. When None, ``fit`` gives the layer a generator derived from its own
-        ``rng`` so that a seeded run is reproducible.
-    """
-
-    def __init__(self, p: float = 0.5, *, rng: Any = None, dtype: Any = None) -> None:
-        self.p = check_number("Dropout", "p", p, low=0.0, high=1.0, high_open=True)
-        self.rng = None if rng is None else as_generator(rng, "Dropout")
-        self.dtype = resolve_dtype(dtype)
-        self.mask: np.ndarray | None = None  # M / (1 - p) of the last training forward
-        self._buffers = Buffers()
-
-    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        """A = X * M / (1 - p) when training, else A = X. Shapes (m, n) -> (m, n)."""
-        if not training or self.p == 0.0:
-            self.mask = None
-            return X
-        if self.rng is None:
-            self.rng = np.random.default_rng()
-        m, n = X.shape
-        mask = self._buffers.get("mask", m, n, X.dtype)
-        self.rng.random(out=mask, dtype=mask.dtype.type)  # U[0, 1)
-        np.greater_equal(mask, self.p, out=mask)
-        mask *= 1.0 / (1.0 - self.p)
-        self.mask = mask
-        return np.multiply(X, mask, out=self._buffers.get("A", m, n, X.dtype))
-
-    def backward(self, dA: np.ndarray) -> np.ndarray:
-        """dX = dA * M / (1 - p) (or dA after an inference forward)."""
-        if self.mask is None:
-            return dA
-        return np.multiply(dA, self.mask, out=self._buffers.get("dX", *dA.shape, dA.dtype))
-
-    def params(self) -> dict[str, np.ndarray]:
-        """No parameters."""
-        return {}
-
-    def grads(self) -> dict[str, np.ndarray]:
-        """No gradients."""
-        return {}
-
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments as JSON values."""
-        return {"p": self.p}
-
-    def __repr__(self) -> str:
-        return f"Dropout(p={self.p!r})"
-
-
-_SKIP_DX_SUPPORT: dict[type, bool] = {}
-
-
-def supports_skipping_dX(layer: Any) -> bool:
-    """Whether ``layer.backward`` takes ``need_dX`` (so the first layer can skip dX)."""
-    cls = type(layer)
-    if cls not in _SKIP_DX_SUPPORT:
-        try:
-            _SKIP_DX_SUPPORT[cls] = "need_dX" in inspect.signature(cls.backward).parameters
-        except (TypeError, ValueError):
-            _SKIP_DX_SUPPORT[cls] = False
-    return _SKIP_DX_SUPPORT[cls]
-
-
-def _register_activations() -> None:
-    from fcnet.activations import ACTIVATIONS
-
-    for cls in ACTIVATIONS.values():
-        LAYERS[cls.__name__] = cls
-
-
-_register_activations()
