@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
+from fcnet._inputs import prepare_inputs
 from fcnet._validation import as_float_matrix, check_finite_rows, check_positive_int
 from fcnet.activations import Activation, activation_from_config
 from fcnet.backend import (
@@ -196,8 +197,6 @@ class Sequential:
             used_as_is = X.flags.c_contiguous
             X = as_float_matrix(who, "X", X, dtype, self.n_in, check_finite=False)
             return self._predict_raw(X, batch_size, check_finite=who if used_as_is else None)
-        from fcnet.training import prepare_inputs
-
         X = prepare_inputs(self, X, who)
         return self._predict_raw(X, batch_size)
 

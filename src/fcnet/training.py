@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from fcnet import _blas
+from fcnet._inputs import infer_loss, prepare_inputs
 from fcnet._random import as_generator
 from fcnet._validation import (
-    as_float_matrix,
     check_finite_rows,
     check_number,
     check_positive_int,
@@ -118,32 +118,6 @@ class History:
     def __repr__(self) -> str:
         keys = ", ".join(self.history)
         return f"History(epochs={len(self.epoch)}, keys=[{keys}], interrupted={self.interrupted})"
-
-
-def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
-    """Validate X (2-D, numeric, finite, right width) and apply the model's scaler, if any."""
-    scaler = getattr(model, "preprocessing", None)
-    if scaler is not None:
-        X = as_float_matrix(who, "X", X, np.dtype(np.float64), getattr(scaler, "n_features", None))
-        X = scaler.transform(X)
-    return as_float_matrix(who, "X", X, model.dtype, model.n_in)
-
-
-def _infer_loss(y: Any, n_out: int | None) -> str:
-    y = np.asarray(y)
-    names = y.dtype.kind in "USO"  # label names, encoded as classes 0..k-1 by fit
-    integral = (
-        names
-        or y.dtype.kind in "biu"
-        or (y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all())
-    )
-    if y.ndim == 1 and n_out is not None and n_out > 1:
-        # (m,) targets cannot be values for several outputs, so they are class labels; a
-        # fractional one then gets the labels message, not a confusing shape mismatch
-        return "cross_entropy"
-    if integral and n_out == 1 and y.size and (names or set(np.unique(y).tolist()) <= {0, 1}):
-        return "binary_cross_entropy"
-    return "mse"
 
 
 def fit(
@@ -270,7 +244,7 @@ class _Trainer(CheckpointMixin):
         self.rng = as_generator(options["rng"], "fit")
         loss = options["loss"]
         if loss is None and model.n_out is not None:
-            loss = _infer_loss(y_for_loss, model.n_out)
+            loss = infer_loss(y_for_loss, model.n_out)
         # None: inferred in set_data, once a forward pass has shown the output width
         self.loss = None if loss is None else get_loss(loss)
         lr = options["lr"]
@@ -330,7 +304,7 @@ class _Trainer(CheckpointMixin):
         if n_out is None:
             n_out = model._forward(X[:1], training=False).shape[1]
         if loss is None:
-            loss = self.loss = get_loss(_infer_loss(y_arr, n_out))
+            loss = self.loss = get_loss(infer_loss(y_arr, n_out))
         task = getattr(loss, "task", "regression")
         if task == "classification" and n_out < 2:
             raise ValueError(
@@ -685,7 +659,7 @@ def evaluate(
             "classification": "cross_entropy",
             "binary": "binary_cross_entropy",
             "regression": "mse",
-        }.get(model.task or "", None) or _infer_loss(y_arr, model.n_out)
+        }.get(model.task or "", None) or infer_loss(y_arr, model.n_out)
     loss_obj = get_loss(loss)
     Y = loss_obj.prepare_targets(y_arr, model.n_out, model.dtype)
     if metrics is None:
