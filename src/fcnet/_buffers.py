@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -17,9 +18,16 @@ _MAX_VIEWS = 64
 
 
 class Buffers:
-    """Named scratch arrays of shape (rows, cols), grown only when a batch is larger."""
+    """Named scratch arrays of shape (rows, cols), grown only when a batch is larger.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    ops : Ops, optional
+        Allocates the arrays (:mod:`fcnet._ops`); None: NumPy arrays.
+    """
+
+    def __init__(self, ops: Any = None) -> None:
+        self.ops = ops
         self._arrays: dict[str, np.ndarray] = {}
         # the views handed out, by (name, shape): a training step asks for the same ones every
         # time, and building a view costs more than finding it (about 1 us against 0.1)
@@ -59,7 +67,7 @@ class Buffers:
         name: str,
         shape: tuple[int, ...],
         dtype: np.dtype,
-        fill: Callable[[np.ndarray], None] | None = None,
+        fill: Callable[[Any, Any], None] | None = None,
     ) -> np.ndarray:
         """The first ``prod(shape)`` elements of the flat array ``name``, as ``shape``; the array
         is (re)allocated, and filled by ``fill``, when it is missing, too small or of another
@@ -72,9 +80,10 @@ class Buffers:
         array = self._arrays.get(name)
         size = math.prod(shape)
         if array is None or array.size < size or array.dtype != dtype:
-            array = np.empty(size, dtype=dtype)
+            ops = self.ops
+            array = np.empty(size, dtype=dtype) if ops is None else ops.empty(size, dtype)
             if fill is not None:
-                fill(array)
+                fill(array, ops)
             self._arrays[name] = array
             self._forget_views(name)
         view = array[:size].reshape(shape)
@@ -93,16 +102,22 @@ class Buffers:
         self._views.clear()
 
     def __deepcopy__(self, memo: dict) -> Buffers:
-        return Buffers()
+        return Buffers(self.ops)
+
+    def __getstate__(self) -> dict[str, Any]:  # scratch is never pickled
+        return {"ops": self.ops}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state.get("ops"))
 
 
-def _fill_ones(array: np.ndarray) -> None:
+def _fill_ones(array: Any, ops: Any) -> None:
     array[...] = 1
 
 
-def _fill_zeros(array: np.ndarray) -> None:
+def _fill_zeros(array: Any, ops: Any) -> None:
     array[...] = 0
 
 
-def _fill_arange(array: np.ndarray) -> None:
-    array[...] = np.arange(array.size, dtype=array.dtype)
+def _fill_arange(array: Any, ops: Any) -> None:
+    array[...] = np.arange(array.size, dtype=array.dtype) if ops is None else ops.arange(array.size)

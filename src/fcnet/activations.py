@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
+from fcnet._ops import default_ops
 from fcnet._special import normal_cdf, normal_pdf
 from fcnet._validation import check_choice, check_number
 
@@ -29,7 +30,8 @@ class Activation:
     def __init__(self) -> None:
         self.X: np.ndarray | None = None
         self.A: np.ndarray | None = None
-        self._buffers = Buffers()
+        self.ops = default_ops()  # where the arrays live and are computed
+        self._buffers = Buffers(self.ops)
 
     # --- the math (subclasses) -------------------------------------------------------------
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -61,6 +63,13 @@ class Activation:
         if self.X is None or self.A is None:
             raise RuntimeError(f"{type(self).__name__}: call forward before backward.")
         return self.apply_backward(dA, self.X, self.A, self._scratch("dX", dA))
+
+    def to(self, ops: Any) -> Activation:
+        """Compute with ``ops``'s arrays from now on (scratch and caches are dropped)."""
+        self.ops = ops
+        self._buffers = Buffers(ops)
+        self.X = self.A = None
+        return self
 
     def params(self) -> dict[str, np.ndarray]:
         """No parameters."""
@@ -99,13 +108,15 @@ class ReLU(Activation):
     name = "relu"
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return np.maximum(Z, self._zeros(Z), out=out)
+        xp = self.ops.xp
+        return xp.maximum(Z, self._zeros(Z), out=out)
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
-        np.greater(Z, 0, out=out)  # f'(Z) as 1.0 / 0.0 in the float dtype
-        return np.multiply(out, dA, out=out)
+        xp = self.ops.xp
+        xp.greater(Z, 0, out=out)  # f'(Z) as 1.0 / 0.0 in the float dtype
+        return xp.multiply(out, dA, out=out)
 
 
 class LeakyReLU(Activation):
@@ -124,16 +135,18 @@ class LeakyReLU(Activation):
         self.alpha = check_number("LeakyReLU", "alpha", alpha, low=0.0, high=1.0, high_open=True)
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
-        np.multiply(Z, self.alpha, out=out)
-        return np.maximum(Z, out, out=out)  # max(z, alpha z) for 0 <= alpha < 1
+        xp = self.ops.xp
+        xp.multiply(Z, self.alpha, out=out)
+        return xp.maximum(Z, out, out=out)  # max(z, alpha z) for 0 <= alpha < 1
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
-        np.greater(Z, 0, out=out)
+        xp = self.ops.xp
+        xp.greater(Z, 0, out=out)
         out *= 1.0 - self.alpha
         out += self.alpha  # 1 where z > 0, alpha elsewhere
-        return np.multiply(out, dA, out=out)
+        return xp.multiply(out, dA, out=out)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "alpha": self.alpha}
@@ -155,19 +168,21 @@ class ELU(Activation):
         self.alpha = check_number("ELU", "alpha", alpha, low=0.0, low_open=True)
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
-        np.minimum(Z, 0, out=out)  # e^z only where it is needed, never overflowing
-        np.expm1(out, out=out)
+        xp = self.ops.xp
+        xp.minimum(Z, 0, out=out)  # e^z only where it is needed, never overflowing
+        xp.expm1(out, out=out)
         out *= self.alpha
-        positive = np.greater(Z, 0, out=self._scratch("mask", Z, np.bool_))
-        np.copyto(out, Z, where=positive)
+        positive = xp.greater(Z, 0, out=self._scratch("mask", Z, np.bool_))
+        xp.copyto(out, Z, where=positive)
         return out
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
-        np.add(A, self.alpha, out=out)  # f + alpha = alpha e^z for z <= 0
-        np.copyto(out, 1, where=np.greater(Z, 0, out=self._scratch("mask", Z, np.bool_)))
-        return np.multiply(out, dA, out=out)
+        xp = self.ops.xp
+        xp.add(A, self.alpha, out=out)  # f + alpha = alpha e^z for z <= 0
+        xp.copyto(out, 1, where=xp.greater(Z, 0, out=self._scratch("mask", Z, np.bool_)))
+        return xp.multiply(out, dA, out=out)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "alpha": self.alpha}
@@ -183,17 +198,19 @@ class GELU(Activation):
     name = "gelu"
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        xp = self.ops.xp
         normal_cdf(Z, out=out)
-        return np.multiply(out, Z, out=out)
+        return xp.multiply(out, Z, out=out)
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
+        xp = self.ops.xp
         density = normal_pdf(Z, out=self._scratch("pdf", Z))
-        np.multiply(density, Z, out=density)  # z phi(z)
+        xp.multiply(density, Z, out=density)  # z phi(z)
         normal_cdf(Z, out=out)
         out += density
-        return np.multiply(out, dA, out=out)
+        return xp.multiply(out, dA, out=out)
 
 
 class Sigmoid(Activation):
@@ -211,9 +228,10 @@ class Sigmoid(Activation):
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
-        np.subtract(1, A, out=out)
+        xp = self.ops.xp
+        xp.subtract(1, A, out=out)
         out *= A
-        return np.multiply(out, dA, out=out)
+        return xp.multiply(out, dA, out=out)
 
 
 class Tanh(Activation):
@@ -222,14 +240,16 @@ class Tanh(Activation):
     name = "tanh"
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return np.tanh(Z, out=out)
+        xp = self.ops.xp
+        return xp.tanh(Z, out=out)
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
-        np.multiply(A, A, out=out)
-        np.subtract(1, out, out=out)
-        return np.multiply(out, dA, out=out)
+        xp = self.ops.xp
+        xp.multiply(A, A, out=out)
+        xp.subtract(1, out, out=out)
+        return xp.multiply(out, dA, out=out)
 
 
 class Softplus(Activation):
@@ -241,18 +261,20 @@ class Softplus(Activation):
     name = "softplus"
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
-        np.abs(Z, out=out)
-        np.negative(out, out=out)
-        np.exp(out, out=out)
-        np.log1p(out, out=out)
-        out += np.maximum(Z, 0, out=self._scratch("t", Z))
+        xp = self.ops.xp
+        xp.abs(Z, out=out)
+        xp.negative(out, out=out)
+        xp.exp(out, out=out)
+        xp.log1p(out, out=out)
+        out += xp.maximum(Z, 0, out=self._scratch("t", Z))
         return out
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
+        xp = self.ops.xp
         _stable_sigmoid(Z, out, self._scratch("t", Z), self._scratch("mask", Z, np.bool_))
-        return np.multiply(out, dA, out=out)
+        return xp.multiply(out, dA, out=out)
 
 
 class Softmax(Activation):
@@ -269,21 +291,23 @@ class Softmax(Activation):
     name = "softmax"
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        xp = self.ops.xp
         row_max = self._scratch("row", Z[:, :1])
-        np.max(Z, axis=1, keepdims=True, out=row_max)
-        np.subtract(Z, row_max, out=out)
-        np.exp(out, out=out)
-        np.sum(out, axis=1, keepdims=True, out=row_max)
-        return np.divide(out, row_max, out=out)
+        xp.max(Z, axis=1, keepdims=True, out=row_max)
+        xp.subtract(Z, row_max, out=out)
+        xp.exp(out, out=out)
+        xp.sum(out, axis=1, keepdims=True, out=row_max)
+        return xp.divide(out, row_max, out=out)
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
+        xp = self.ops.xp
         row_dot = self._scratch("row", A[:, :1])
-        np.multiply(dA, A, out=out)
-        np.sum(out, axis=1, keepdims=True, out=row_dot)
-        np.subtract(dA, row_dot, out=out)
-        return np.multiply(out, A, out=out)
+        xp.multiply(dA, A, out=out)
+        xp.sum(out, axis=1, keepdims=True, out=row_dot)
+        xp.subtract(dA, row_dot, out=out)
+        return xp.multiply(out, A, out=out)
 
 
 def _stable_sigmoid(

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
+from fcnet._ops import default_ops
 from fcnet._validation import check_choice, check_number, first_nonfinite
 
 
@@ -36,7 +37,8 @@ class Loss:
     task = "regression"
 
     def __init__(self) -> None:
-        self._buffers = Buffers()
+        self.ops = default_ops()  # where the arrays live and are computed
+        self._buffers = Buffers(self.ops)
         self._dY: np.ndarray | None = None
         self._per_sample: np.ndarray | None = None
 
@@ -72,29 +74,49 @@ class Loss:
                 )
             if sample_weight is not None:
                 sample_weight = check_sample_weight(type(self).__name__, sample_weight, len(Y))
+        value = self.value(Y_hat, Y, sample_weight)
+        return value if isinstance(value, float) else self.ops.item(value)
+
+    def value(self, Y_hat: Any, Y: Any, sample_weight: Any = None) -> Any:
+        """The mean loss of validated inputs (see :meth:`forward`) as ``fit`` takes it: a float
+        where ``ops.host_checks`` allows a read every step, else a one-element array on the
+        device, not read back (with sample weights, their sum is read)."""
         self._per_sample = None
         per_sample = self._forward(Y_hat, Y)  # (m,) L_i; sets self._dY to dL_i/dY_hat
         m = len(Y_hat)
         if sample_weight is None:
             self._dY *= 1.0 / m
-            return float(per_sample.sum()) / m
-        total = float(np.sum(sample_weight, dtype=np.float64))
+            if self.ops.host_checks:
+                return float(per_sample.sum()) / m
+            mean = self._buffers.get("mean", 1, 1, per_sample.dtype)[0]
+            self.ops.xp.sum(per_sample, keepdims=True, out=mean)
+            mean *= 1.0 / m
+            return mean
+        total = self.ops.item(self.ops.xp.sum(sample_weight, dtype=np.float64))
         if total == 0.0:  # a mini-batch of zero-weight rows in fit: it contributes nothing
             self._dY[...] = 0
             return 0.0
+        xp = self.ops.xp
         scale = self._buffers.get("scale", 1, m, np.dtype(np.float64))[0]
-        np.divide(sample_weight, total, out=scale)  # w_i / sum w
+        xp.divide(sample_weight, total, out=scale)  # w_i / sum w
         if self._dY.dtype == scale.dtype:
             self._dY *= scale[:, None]
         else:
             scale_in_dtype = self._buffers.get("scale_dY", 1, m, self._dY.dtype)[0]
-            np.copyto(scale_in_dtype, scale)
+            xp.copyto(scale_in_dtype, scale)
             self._dY *= scale_in_dtype[:, None]
         if per_sample.dtype != scale.dtype:
             as64 = self._buffers.get("per_sample64", 1, m, scale.dtype)[0]
-            np.copyto(as64, per_sample)
+            xp.copyto(as64, per_sample)
             per_sample = as64
-        return float(np.dot(per_sample, scale))
+        return self.ops.item(xp.dot(per_sample, scale))
+
+    def to(self, ops: Any) -> Loss:
+        """Compute with ``ops``'s arrays from now on; returns self."""
+        self.ops = ops
+        self._buffers = Buffers(ops)
+        self._dY = self._per_sample = None
+        return self
 
     def backward(self) -> np.ndarray:
         """dL/dY_hat of the last ``forward``, shape of Y_hat, including 1/m (or w_i / sum w)."""
@@ -141,7 +163,8 @@ class Loss:
 
     def _row_sums(self, A: np.ndarray) -> np.ndarray:
         """Sum over the outputs of each row of A (m, k), into a scratch (m,) array."""
-        return np.add.reduce(A, axis=1, out=self._buffers.get("per_sample", 1, len(A), A.dtype)[0])
+        xp = self.ops.xp
+        return xp.add.reduce(A, axis=1, out=self._buffers.get("per_sample", 1, len(A), A.dtype)[0])
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -156,8 +179,9 @@ class MSE(Loss):
     name = "mse"
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        residual = np.subtract(Y_hat, Y, out=self._buffer("dY", Y_hat))  # R = Y_hat - Y
-        squares = np.multiply(residual, residual, out=self._buffer("tmp", Y_hat))
+        xp = self.ops.xp
+        residual = xp.subtract(Y_hat, Y, out=self._buffer("dY", Y_hat))  # R = Y_hat - Y
+        squares = xp.multiply(residual, residual, out=self._buffer("tmp", Y_hat))
         self._dY = residual  # dL_i/dY_hat = R
         per_sample = self._row_sums(squares)
         per_sample *= 0.5
@@ -173,9 +197,10 @@ class MAE(Loss):
     name = "mae"
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        residual = np.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
-        self._dY = np.sign(residual, out=self._buffer("dY", Y_hat))
-        return self._row_sums(np.abs(residual, out=residual))
+        xp = self.ops.xp
+        residual = xp.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
+        self._dY = xp.sign(residual, out=self._buffer("dY", Y_hat))
+        return self._row_sums(xp.abs(residual, out=residual))
 
 
 class Huber(Loss):
@@ -191,17 +216,18 @@ class Huber(Loss):
         self.delta = check_number("Huber", "delta", delta, low=0.0, low_open=True)
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        xp = self.ops.xp
         d = self.delta
-        residual = np.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
-        size = np.abs(residual, out=self._buffer("size", Y_hat))
+        residual = xp.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
+        size = xp.abs(residual, out=self._buffer("size", Y_hat))
         # per entry: r^2 / 2 where |r| <= delta, else delta (|r| - delta / 2)
-        per_entry = np.subtract(size, 0.5 * d, out=self._buffer("per_entry", Y_hat))
+        per_entry = xp.subtract(size, 0.5 * d, out=self._buffer("per_entry", Y_hat))
         per_entry *= d
-        quadratic = np.multiply(residual, 0.5, out=self._buffer("quadratic", Y_hat))
+        quadratic = xp.multiply(residual, 0.5, out=self._buffer("quadratic", Y_hat))
         quadratic *= residual
-        inside = np.less_equal(size, d, out=self._buffer("inside", Y_hat, np.bool_))
-        np.copyto(per_entry, quadratic, where=inside)
-        self._dY = np.clip(residual, -d, d, out=self._buffer("dY", Y_hat))
+        inside = xp.less_equal(size, d, out=self._buffer("inside", Y_hat, np.bool_))
+        xp.copyto(per_entry, quadratic, where=inside)
+        self._dY = xp.clip(residual, -d, d, out=self._buffer("dY", Y_hat))
         return self._row_sums(per_entry)
 
     def get_config(self) -> dict[str, Any]:
@@ -228,48 +254,51 @@ class SoftmaxCrossEntropy(Loss):
     task = "classification"
 
     def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        xp = self.ops.xp
         # Computed on the (k, m) transpose S^T, P^T: a reduction over a few classes then runs
         # across the batch, many times faster than along a short last axis. dY is P^T's (m, k)
         # transposed view.
         m, k = Z.shape
         S = self._buffers.get("shifted", k, m, Z.dtype)
-        np.copyto(S, Z.T)
+        xp.copyto(S, Z.T)
         lse = self._buffers.get("lse", 1, m, Z.dtype)
-        np.maximum.reduce(S, axis=0, keepdims=True, out=lse)  # max z
+        xp.maximum.reduce(S, axis=0, keepdims=True, out=lse)  # max z
         S -= lse  # s = z - max z  (<= 0)
         P = self._buffers.get("dY", k, m, Z.dtype)
-        np.exp(S, out=P)
-        np.add.reduce(P, axis=0, keepdims=True, out=lse)  # sum e^s
+        xp.exp(S, out=P)
+        xp.add.reduce(P, axis=0, keepdims=True, out=lse)  # sum e^s
         P /= lse  # softmax
-        np.log(lse, out=lse)  # log sum e^s
+        xp.log(lse, out=lse)  # log sum e^s
         if Y.ndim == 1:
             at_label = self._label_positions(Y, m)  # flat positions of (y_i, i) in S and P
             per_sample = self._take(S, at_label, "per_sample")  # s_{i, y_i}
-            np.subtract(lse[0], per_sample, out=per_sample)  # -log p_{i, y_i}
+            xp.subtract(lse[0], per_sample, out=per_sample)  # -log p_{i, y_i}
             p_label = self._take(P, at_label, "p_label")
             p_label -= 1.0
-            np.put(P, at_label, p_label, mode="clip")  # P - Y
+            xp.put(P, at_label, p_label, mode="clip")  # P - Y
         else:
             # -sum_j y_ij log p_ij = log sum e^s * sum_j y_ij - sum_j y_ij s_ij
             per_sample = self._row_sums(Y)
             per_sample *= lse[0]
             dot = self._buffers.get("y_dot_s", 1, m, Z.dtype)[0]
-            per_sample -= np.einsum("ji,ji->i", Y.T, S, out=dot)
+            per_sample -= xp.einsum("ji,ji->i", Y.T, S, out=dot)
             P -= Y.T
         self._dY = P.T
         return per_sample
 
     def _label_positions(self, labels: np.ndarray, m: int) -> np.ndarray:
         """Flat index y_i * m + i of each sample's label in a (k, m) array, in a buffer."""
+        xp = self.ops.xp
         positions = self._buffers.get("at_label", 1, m, np.dtype(np.intp))[0]
-        np.multiply(labels, m, out=positions, casting="unsafe")
+        xp.multiply(labels, m, out=positions, casting="unsafe")
         positions += self._buffers.arange(m)
         return positions
 
     def _take(self, A: np.ndarray, positions: np.ndarray, name: str) -> np.ndarray:
         """A.flat[positions] into the buffer ``name`` (``mode="clip"``: no bounds pass)."""
+        xp = self.ops.xp
         out = self._buffers.get(name, 1, len(positions), A.dtype)[0]
-        return np.take(A, positions, out=out, mode="clip")
+        return xp.take(A, positions, out=out, mode="clip")
 
     def prepare_targets(self, Y: Any, n_out: int, dtype: np.dtype) -> np.ndarray:
         return class_targets(type(self).__name__, Y, n_out, dtype)
@@ -287,23 +316,24 @@ class BinaryCrossEntropy(Loss):
     task = "binary"
 
     def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        xp = self.ops.xp
         tmp = self._buffer("tmp", Z)
-        np.abs(Z, out=tmp)
-        np.negative(tmp, out=tmp)
-        np.exp(tmp, out=tmp)  # e^-|z|
+        xp.abs(Z, out=tmp)
+        xp.negative(tmp, out=tmp)
+        xp.exp(tmp, out=tmp)  # e^-|z|
         # per entry: log(1 + e^-|z|) + max(z, 0) - z y
-        per_entry = np.log1p(tmp, out=self._buffer("per_entry", Z))
-        term = np.maximum(Z, self._buffers.zeros(*Z.shape, Z.dtype), out=self._buffer("term", Z))
+        per_entry = xp.log1p(tmp, out=self._buffer("per_entry", Z))
+        term = xp.maximum(Z, self._buffers.zeros(*Z.shape, Z.dtype), out=self._buffer("term", Z))
         per_entry += term
-        np.multiply(Z, Y, out=term)
+        xp.multiply(Z, Y, out=term)
         per_entry -= term
         dY = self._buffer("dY", Z)
         # sigmoid(z) from e = e^-|z|: 1 / (1 + e) for z >= 0, e / (1 + e) for z < 0
-        np.add(tmp, 1, out=dY)
-        nonneg = np.greater_equal(Z, 0, out=self._buffer("nonneg", Z, np.bool_))
-        np.copyto(term, tmp)
-        np.copyto(term, 1, where=nonneg)
-        np.divide(term, dY, out=dY)
+        xp.add(tmp, 1, out=dY)
+        nonneg = xp.greater_equal(Z, 0, out=self._buffer("nonneg", Z, np.bool_))
+        xp.copyto(term, tmp)
+        xp.copyto(term, 1, where=nonneg)
+        xp.divide(term, dY, out=dY)
         dY -= Y
         self._dY = dY
         return self._row_sums(per_entry)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._blas import axpy
+from fcnet._ops import default_ops
 from fcnet._validation import check_choice, check_number
 
 
@@ -30,6 +30,7 @@ class Optimizer:
     def __init__(self, lr: float) -> None:
         self.lr = check_number(type(self).__name__, "lr", lr, low=0.0, low_open=True)
         self.t = 0
+        self.ops = default_ops()  # the arrays' kind; fit sets the model's
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, dict[str, np.ndarray]] = {}
 
@@ -59,7 +60,7 @@ class Optimizer:
     def _slot(self, key: str, name: str, like: np.ndarray) -> np.ndarray:
         slots = self.state.setdefault(key, {})
         if name not in slots:
-            slots[name] = np.zeros_like(like)
+            slots[name] = self.ops.zeros(like.shape, like.dtype)
         return slots[name]
 
     def _tmp(self, key: str, name: str, like: np.ndarray) -> np.ndarray:
@@ -67,7 +68,7 @@ class Optimizer:
         slots = self._scratch.setdefault(key, {})
         array = slots.get(name)
         if array is None or array.shape != like.shape or array.dtype != like.dtype:
-            array = slots[name] = np.empty_like(like)
+            array = slots[name] = self.ops.empty(like.shape, like.dtype)
         return array
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
@@ -86,7 +87,7 @@ class Optimizer:
         self.state = {}
         for name, array in arrays.items():
             key, slot = name.rsplit("/", 1)
-            self.state.setdefault(key, {})[slot] = np.array(array)
+            self.state.setdefault(key, {})[slot] = self.ops.asarray(np.array(array))
 
     def get_config(self) -> dict[str, Any]:
         """Hyperparameters with the optimizer name under ``"name"``."""
@@ -131,9 +132,10 @@ class SGD(Optimizer):
             )
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        xp = self.ops.xp
         tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
-            g = _add_scaled(g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
+            g = _add_scaled(xp, g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         if self.momentum:
             first = key not in self.state
             v = self._slot(key, "momentum", p)
@@ -141,12 +143,12 @@ class SGD(Optimizer):
                 v[...] = g
             else:
                 v *= self.momentum
-                axpy(1.0 - self.dampening, g, v, tmp)
+                self.ops.axpy(1.0 - self.dampening, g, v, tmp)
             if self.nesterov:
-                g = _add_scaled(g, self.momentum, v, out=tmp)
+                g = _add_scaled(xp, g, self.momentum, v, out=tmp)
             else:
                 g = v
-        axpy(-lr, g, p, tmp)
+        self.ops.axpy(-lr, g, p, tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -189,25 +191,26 @@ class Adam(Optimizer):
         self.weight_decay = check_number(who, "weight_decay", weight_decay, low=0.0)
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        xp = self.ops.xp
         b1, b2 = self.betas
         tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
             if self._decoupled:
                 p *= 1.0 - lr * self.weight_decay
             else:
-                g = _add_scaled(g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
+                g = _add_scaled(xp, g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         m = self._slot(key, "m", p)
         v = self._slot(key, "v", p)
         m *= b1
-        axpy(1.0 - b1, g, m, tmp)
+        self.ops.axpy(1.0 - b1, g, m, tmp)
         v *= b2
-        axpy(1.0 - b2, np.multiply(g, g, out=tmp), v, tmp)
+        self.ops.axpy(1.0 - b2, xp.multiply(g, g, out=tmp), v, tmp)
         bias1 = 1.0 - b1**self.t
         bias2 = 1.0 - b2**self.t
-        denom = np.sqrt(v, out=tmp)
+        denom = xp.sqrt(v, out=tmp)
         denom /= math.sqrt(bias2)  # a Python float keeps float32 arrays in float32
         denom += self.eps
-        axpy(-(lr / bias1), np.divide(m, denom, out=tmp), p, tmp)
+        self.ops.axpy(-(lr / bias1), xp.divide(m, denom, out=tmp), p, tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -269,30 +272,31 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        xp = self.ops.xp
         a = self.alpha
         tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
-            g = _add_scaled(g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
+            g = _add_scaled(xp, g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         v = self._slot(key, "square_avg", p)
         v *= a
-        axpy(1.0 - a, np.multiply(g, g, out=tmp), v, tmp)
+        self.ops.axpy(1.0 - a, xp.multiply(g, g, out=tmp), v, tmp)
         avg = self._tmp(key, "avg", p)
         if self.centered:
             g_avg = self._slot(key, "grad_avg", p)
             g_avg *= a
-            axpy(1.0 - a, g, g_avg, tmp)
-            np.multiply(g_avg, g_avg, out=tmp)
-            avg = np.sqrt(np.subtract(v, tmp, out=avg), out=avg)
+            self.ops.axpy(1.0 - a, g, g_avg, tmp)
+            xp.multiply(g_avg, g_avg, out=tmp)
+            avg = xp.sqrt(xp.subtract(v, tmp, out=avg), out=avg)
         else:
-            avg = np.sqrt(v, out=avg)
+            avg = xp.sqrt(v, out=avg)
         avg += self.eps
         if self.momentum:
             b = self._slot(key, "momentum", p)
             b *= self.momentum
-            b += np.divide(g, avg, out=tmp)
-            axpy(-lr, b, p, tmp)
+            b += xp.divide(g, avg, out=tmp)
+            self.ops.axpy(-lr, b, p, tmp)
         else:
-            axpy(-lr, np.divide(g, avg, out=tmp), p, tmp)
+            self.ops.axpy(-lr, xp.divide(g, avg, out=tmp), p, tmp)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -306,10 +310,10 @@ class RMSprop(Optimizer):
         }
 
 
-def _add_scaled(g: np.ndarray, c: float, a: np.ndarray, *, out: np.ndarray) -> np.ndarray:
-    """g + c * a, written into ``out`` (which must be neither ``g`` nor ``a``)."""
-    np.multiply(a, c, out=out)
-    return np.add(g, out, out=out)
+def _add_scaled(xp: Any, g: Any, c: float, a: Any, *, out: Any) -> Any:
+    """g + c * a with the array module ``xp``, written into ``out`` (neither ``g`` nor ``a``)."""
+    xp.multiply(a, c, out=out)
+    return xp.add(g, out, out=out)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)}

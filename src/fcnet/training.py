@@ -927,7 +927,8 @@ _OWN_LAYER_MODULES = frozenset(
     {
         "fcnet.layers.dense",
         "fcnet.layers.dropout",
-        "fcnet.layers.normalization",
+        "fcnet.layers.batchnorm",
+        "fcnet.layers.layernorm",
         "fcnet.activations",
     }
 )

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from fcnet._buffers import Buffers
 from fcnet.activations import ACTIVATIONS
 
 LAYERS: dict[str, type] = {}
@@ -38,13 +39,36 @@ def register_layer(cls: type) -> type:
     return cls
 
 
-def as_input(who: str, X: Any, n_in: int, dtype: np.dtype) -> np.ndarray:
-    """The layer's input as a 2-D array of ``dtype`` with ``n_in`` columns (cheap checks only)."""
-    if not isinstance(X, np.ndarray) or X.dtype != dtype:
-        X = np.asarray(X, dtype=dtype)
+def as_input(who: str, X: Any, n_in: int, dtype: np.dtype, ops: Any = None) -> Any:
+    """The layer's input as a 2-D array of ``dtype`` with ``n_in`` columns (cheap checks only),
+    of ``ops``'s kind (NumPy when None)."""
+    if ops is None:
+        if not isinstance(X, np.ndarray) or X.dtype != dtype:
+            X = np.asarray(X, dtype=dtype)
+    elif not ops.is_array(X) or X.dtype != dtype:
+        X = ops.asarray(X, dtype)
     if X.ndim != 2 or X.shape[1] != n_in:
         raise ValueError(f"{who}: expected X of shape (m, {n_in}), got {X.shape}.")
     return X
+
+
+def move_to(layer: Any, ops: Any, names: tuple[str, ...]) -> Any:
+    """Move the arrays ``names`` of a built-in layer (and its activation) to ``ops``: each is
+    read to the host and made an array of ``ops``'s kind; caches and scratch are dropped."""
+    old = layer.ops
+    for name in names:
+        value = getattr(layer, name)
+        if value is not None:
+            setattr(layer, name, ops.asarray(old.to_host(value)).copy())
+    layer.ops = ops
+    layer._buffers = Buffers(ops)
+    for cache in ("X", "Z", "A", "dZ", "mask"):
+        if hasattr(layer, cache):
+            setattr(layer, cache, None)
+    activation = getattr(layer, "activation", None)
+    if activation is not None and hasattr(activation, "to"):
+        activation.to(ops)
+    return layer
 
 
 _SKIP_DX_SUPPORT: dict[type, bool] = {}

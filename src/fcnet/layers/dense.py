@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from fcnet import _blas
-from fcnet._blas import axpy
 from fcnet._buffers import Buffers
+from fcnet._ops import default_ops
 from fcnet._random import as_generator
 from fcnet._validation import check_number, check_positive_int
 from fcnet.activations import (
@@ -19,7 +18,7 @@ from fcnet.activations import (
 )
 from fcnet.backend import resolve_dtype
 from fcnet.initializers import INITIALIZERS, get_initializer
-from fcnet.layers.base import as_input, register_layer
+from fcnet.layers.base import as_input, move_to, register_layer
 
 
 @register_layer
@@ -88,27 +87,29 @@ class Dense:
         self.trainable = bool(trainable)
         self.lr_mult = check_number("Dense", "lr_mult", lr_mult, low=0.0)
         self.dtype = resolve_dtype(dtype)
-        self.W = np.empty((self.n_in, self.n_out), dtype=self.dtype)
-        self.b = np.empty(self.n_out, dtype=self.dtype)
-        self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b)
+        self.ops = default_ops()  # where the arrays live and are computed (model.to moves them)
+        self.W = self.ops.empty((self.n_in, self.n_out), self.dtype)
+        self.b = self.ops.empty(self.n_out, self.dtype)
+        self.dW = self.ops.zeros((self.n_in, self.n_out), self.dtype)
+        self.db = self.ops.zeros(self.n_out, self.dtype)
         self.X: np.ndarray | None = None
         self.Z: np.ndarray | None = None
         self.A: np.ndarray | None = None
         self.dZ: np.ndarray | None = None
-        self._buffers = Buffers()
+        self._buffers = Buffers(self.ops)
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng: Any = None) -> None:
         """Draw W from the initializer and set b to zero."""
-        self.W[...] = self._initializer(self.n_in, self.n_out, rng=as_generator(rng, "Dense"))
+        W = self._initializer(self.n_in, self.n_out, rng=as_generator(rng, "Dense"))
+        self.W[...] = self.ops.asarray(W, self.dtype)
         self.b[...] = 0
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """Z = X W + b, A = f(Z); X (m, n_in) -> A (m, n_out)."""
-        X = as_input("Dense", X, self.n_in, self.dtype)
+        X = as_input("Dense", X, self.n_in, self.dtype, self.ops)
         m = X.shape[0]
-        Z = np.matmul(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
+        Z = self.ops.gemm(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
         Z += self.b
         A = self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
         self.X, self.Z, self.A = X, Z, A
@@ -118,9 +119,9 @@ class Dense:
         """A = f(X W + b) for inference: keeps no caches, and applies f to Z in place when the
         activation allows it (no second buffer to write and read back). Returns a buffer the next
         call overwrites."""
-        X = as_input("Dense", X, self.n_in, self.dtype)
+        X = as_input("Dense", X, self.n_in, self.dtype, self.ops)
         m = X.shape[0]
-        Z = np.matmul(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
+        Z = self.ops.gemm(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
         Z += self.b
         if type(self.activation) in IN_PLACE_ACTIVATIONS:
             return self.activation.apply(Z, Z)
@@ -143,21 +144,23 @@ class Dense:
             dA, self.Z, self.A, self._buffers.get("dZ", m, self.n_out, self.dtype)
         )
         self.dZ = dZ
-        np.matmul(self._buffers.ones(m, self.dtype), dZ, out=self.db)
+        ops, xp = self.ops, self.ops.xp
+        ops.sum_rows(dZ, out=self.db)
         if need_dW:
-            np.matmul(self.X.T, dZ, out=self.dW)
+            ops.gemm(self.X, dZ, out=self.dW, trans_a=True)
             if self.l1 or self.l2:
                 term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
                 if self.l1:
-                    np.sign(self.W, out=term)
+                    xp.sign(self.W, out=term)
                     term *= self.l1
                     self.dW += term
                 if self.l2:
-                    np.multiply(self.W, 2.0 * self.l2, out=term)
+                    xp.multiply(self.W, 2.0 * self.l2, out=term)
                     self.dW += term
         if not need_dX:
             return None
-        return np.matmul(dZ, self.W.T, out=self._buffers.get("dX", m, self.n_in, self.dtype))
+        dX = self._buffers.get("dX", m, self.n_in, self.dtype)
+        return ops.gemm(dZ, self.W, out=dX, trans_b=True)
 
     def sgd_step(self, lr: float, weight_decay: float = 0.0) -> None:
         """One plain SGD step from the dZ and db of the last ``backward(..., need_dW=False)``::
@@ -183,32 +186,41 @@ class Dense:
         if self.X is None or self.dZ is None:
             raise RuntimeError("Dense: call backward(..., need_dW=False) before sgd_step.")
         X, dZ, W, b = self.X, self.dZ, self.W, self.b
+        ops, xp = self.ops, self.ops.xp
         sign = None
         if self.l1:  # the subgradient at the weights before the step
-            sign = np.sign(W, out=self._buffers.get("penalty", self.n_in, self.n_out, self.dtype))
+            sign = xp.sign(W, out=self._buffers.get("penalty", self.n_in, self.n_out, self.dtype))
         decay_W = 1.0 - lr * (2.0 * self.l2 + weight_decay)
-        # a small W: NumPy's passes cost less than the foreign call
-        if W.size < _blas.MIN_SIZE or not _blas.gemm(-lr, X, dZ, decay_W, W, trans_a=True):
-            np.matmul(X.T, dZ, out=self.dW)
+        if not ops.fused_gemm(-lr, X, dZ, decay_W, W, trans_a=True):
+            ops.gemm(X, dZ, out=self.dW, trans_a=True)
             if decay_W != 1.0:
                 W *= decay_W
-            axpy(-lr, self.dW, W, self._buffers.get("step", self.n_in, self.n_out, self.dtype))
+            ops.axpy(-lr, self.dW, W, self._buffers.get("step", self.n_in, self.n_out, self.dtype))
         # the bias is small: NumPy is quicker than a foreign call
         if weight_decay:
             b *= 1.0 - lr * weight_decay
-        b -= np.multiply(self.db, lr, out=self._buffers.get("step_b", 1, self.n_out, self.dtype)[0])
+        b -= xp.multiply(self.db, lr, out=self._buffers.get("step_b", 1, self.n_out, self.dtype)[0])
         if sign is not None:
-            axpy(-lr * self.l1, sign, W, sign)
+            ops.axpy(-lr * self.l1, sign, W, sign)
 
     def penalty(self) -> float:
         """The regularization term l1 sum|W| + l2 sum W^2 (0 when both are 0)."""
         total = 0.0
         if self.l1:
             term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
-            total += self.l1 * float(np.abs(self.W, out=term).sum())
+            total += self.l1 * self.ops.item(self.ops.xp.abs(self.W, out=term).sum())
         if self.l2:
-            total += self.l2 * float(np.vdot(self.W, self.W))
+            total += self.l2 * self.ops.item(self.ops.xp.vdot(self.W, self.W))
         return total
+
+    def to(self, ops: Any) -> Dense:
+        """Move the parameters, gradients and activation to ``ops``'s arrays; returns self."""
+        return move_to(self, ops, ("W", "b", "dW", "db"))
+
+    def bind_grads(self, views: dict[str, Any]) -> None:
+        """Keep the gradients in ``views`` (same keys and shapes as :meth:`grads`) from now on:
+        ``fit`` passes views of one flat buffer."""
+        self.dW, self.db = views["W"], views["b"]
 
     def params(self) -> dict[str, np.ndarray]:
         """``{"W": W, "b": b}``, the live arrays."""

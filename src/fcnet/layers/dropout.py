@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
+from fcnet._ops import default_ops
 from fcnet._random import as_generator
 from fcnet._validation import check_number
 from fcnet.backend import resolve_dtype
-from fcnet.layers.base import register_layer
+from fcnet.layers.base import move_to, register_layer
 
 
 @register_layer
@@ -34,7 +35,8 @@ class Dropout:
         self.rng = None if rng is None else as_generator(rng, "Dropout")
         self.dtype = resolve_dtype(dtype)
         self.mask: np.ndarray | None = None  # M / (1 - p) of the last training forward
-        self._buffers = Buffers()
+        self.ops = default_ops()
+        self._buffers = Buffers(self.ops)
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """A = X * M / (1 - p) when training, else A = X. Shapes (m, n) -> (m, n)."""
@@ -45,17 +47,23 @@ class Dropout:
             self.rng = np.random.default_rng()
         m, n = X.shape
         mask = self._buffers.get("mask", m, n, X.dtype)
-        self.rng.random(out=mask, dtype=mask.dtype.type)  # U[0, 1)
-        np.greater_equal(mask, self.p, out=mask)
+        xp = self.ops.xp
+        self.ops.uniform(self.rng, mask)  # U[0, 1)
+        xp.greater_equal(mask, self.p, out=mask)
         mask *= 1.0 / (1.0 - self.p)
         self.mask = mask
-        return np.multiply(X, mask, out=self._buffers.get("A", m, n, X.dtype))
+        return xp.multiply(X, mask, out=self._buffers.get("A", m, n, X.dtype))
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
         """dX = dA * M / (1 - p) (or dA after an inference forward)."""
         if self.mask is None:
             return dA
-        return np.multiply(dA, self.mask, out=self._buffers.get("dX", *dA.shape, dA.dtype))
+        dX = self._buffers.get("dX", *dA.shape, dA.dtype)
+        return self.ops.xp.multiply(dA, self.mask, out=dX)
+
+    def to(self, ops: Any) -> Dropout:
+        """Compute with ``ops``'s arrays from now on; returns self."""
+        return move_to(self, ops, ())
 
     def params(self) -> dict[str, np.ndarray]:
         """No parameters."""

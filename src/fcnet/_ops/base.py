@@ -1,0 +1,141 @@
+"""The array-operations seam: every array the engine allocates or computes goes through one
+``Ops`` object per model, so that the same layers, losses, optimizers and training step run on
+the CPU (:class:`~fcnet._ops.numpy_ops.NumpyOps`), on a GPU, or on the test suite's fake device.
+
+An ``Ops`` gives:
+
+* ``xp``: the array module of its arrays, for the element-wise math (``xp.maximum(Z, 0, out=A)``);
+* allocation: :meth:`empty`, :meth:`zeros`, :meth:`arange`, and moving data:
+  :meth:`asarray` (host to device), :meth:`to_host` and :meth:`item` (device to host: the
+  reads a GPU pays a synchronisation for, which the training step avoids);
+* the products, with PyTorch's and the BLAS's scalars: ``C <- alpha op(A) op(B) + beta C``
+  (:meth:`gemm`), column sums (:meth:`sum_rows`, the ``db`` of a batch), the row gather of a
+  batch (:meth:`take_rows`), ``y <- y + alpha x`` (:meth:`axpy`), the sum of squares of a flat
+  buffer (:meth:`sum_of_squares`) and uniform draws (:meth:`uniform`);
+* policy: ``host_checks`` says whether the step may read a value back every step (True on the
+  CPU, where a read costs nothing; False on a device, where the divergence check then keeps
+  device-side values read once per epoch), and :meth:`threads_for_training`, the context that
+  sets the CPU's BLAS threads for a ``fit``.
+
+This base class implements everything with ``xp`` alone; subclasses override what their
+hardware does better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+
+class Ops:
+    """Array operations on one kind of array (see the module docstring)."""
+
+    name = "ops"
+    xp: Any = np
+    #: The step may read a value back to the host once per step (see the module docstring).
+    host_checks = True
+
+    # --- allocation and transfers ----------------------------------------------------------
+    def empty(self, shape: int | tuple[int, ...], dtype: Any) -> Any:
+        """An uninitialised array of ``shape`` and ``dtype``."""
+        return self.xp.empty(shape, dtype=dtype)
+
+    def zeros(self, shape: int | tuple[int, ...], dtype: Any) -> Any:
+        """An array of zeros."""
+        return self.xp.zeros(shape, dtype=dtype)
+
+    def arange(self, n: int, dtype: Any = np.intp) -> Any:
+        """0, 1, ..., n - 1."""
+        return self.xp.arange(n, dtype=dtype)
+
+    def is_array(self, a: Any) -> bool:
+        """Whether ``a`` is an array of this kind (computed with as it is)."""
+        return isinstance(a, self.xp.ndarray)
+
+    def asarray(self, a: Any, dtype: Any = None) -> Any:
+        """``a`` as an array of this kind (no copy when it already is one, of ``dtype``)."""
+        return self.xp.asarray(a, dtype=dtype)
+
+    def to_host(self, a: Any) -> np.ndarray:
+        """``a`` as a NumPy array in host memory (a read back from the device)."""
+        return np.asarray(a)
+
+    def item(self, a: Any) -> float:
+        """The value of a one-element array, on the host."""
+        return float(self.to_host(a).reshape(-1)[0])
+
+    # --- products and reductions -------------------------------------------------------------
+    def gemm(
+        self,
+        A: Any,
+        B: Any,
+        out: Any,
+        *,
+        alpha: float = 1.0,
+        beta: float = 0.0,
+        trans_a: bool = False,
+        trans_b: bool = False,
+    ) -> Any:
+        """``out <- alpha op(A) op(B) + beta out``; op(M) is M, or M^T with ``trans_*``.
+
+        Shapes: op(A) (M, K), op(B) (K, N), out (M, N). ``out`` must not overlap A or B.
+        """
+        xp = self.xp
+        a = A.T if trans_a else A
+        b = B.T if trans_b else B
+        if alpha == 1.0 and beta == 0.0:
+            return xp.matmul(a, b, out=out)
+        product = xp.matmul(a, b)
+        if beta == 0.0:
+            return xp.multiply(product, alpha, out=out)
+        out *= beta
+        product *= alpha
+        out += product
+        return out
+
+    def fused_gemm(
+        self, alpha: float, A: Any, B: Any, beta: float, C: Any, *, trans_a: bool = False
+    ) -> bool:
+        """``C <- alpha op(A) B + beta C`` without a scratch product, where the hardware has a
+        routine for it; returns whether it did (False: the caller takes another route)."""
+        return False
+
+    def sum_rows(self, A: Any, out: Any) -> Any:
+        """The sum over the rows (the batch) of A (m, n), into ``out`` (n,)."""
+        return self.xp.sum(A, axis=0, out=out)
+
+    def take_rows(self, X: Any, rows: Any, out: Any) -> Any:
+        """``X[rows]`` into ``out`` (len(rows), ...); ``rows`` are valid row numbers."""
+        return self.xp.take(X, rows, axis=0, out=out)
+
+    def axpy(self, alpha: float, x: Any, y: Any, scratch: Any) -> None:
+        """``y <- y + alpha x`` in place; ``scratch`` (shaped like y) may be overwritten."""
+        if alpha == 1.0:
+            y += x
+        else:
+            y += self.xp.multiply(x, alpha, out=scratch)
+
+    def sum_of_squares(self, a: Any, out: Any) -> Any:
+        """sum_i a_i^2 of a flat array ``a``, into the one-element array ``out``."""
+        out[...] = self.xp.dot(a, a)
+        return out
+
+    def uniform(self, rng: np.random.Generator, out: Any) -> Any:
+        """Fill ``out`` with draws from U[0, 1) taken from ``rng``."""
+        out[...] = self.asarray(rng.random(out.shape, dtype=out.dtype.type))
+        return out
+
+    # --- policy ----------------------------------------------------------------------------
+    @contextmanager
+    def threads_for_training(self, largest_product: int) -> Iterator[None]:
+        """The context a ``fit`` computes in (the CPU's BLAS threads); here, nothing."""
+        yield
+
+    def __deepcopy__(self, memo: dict) -> Ops:
+        return self  # a copied model computes where its original does
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
