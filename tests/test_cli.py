@@ -423,7 +423,7 @@ def test_evaluate_and_predict_errors(species_csv, tmp_path, capsys):
 
 # --- interruption and divergence ----------------------------------------------------------------
 def test_interrupted_training_exits_130(species_csv, tmp_path, capsys, monkeypatch):
-    import fcnet.training
+    import fcnet.train
 
     def interrupted_fit(model, X, y, **kwargs):
         history = fcnet.History()
@@ -431,7 +431,7 @@ def test_interrupted_training_exits_130(species_csv, tmp_path, capsys, monkeypat
         history.interrupted = True
         return history
 
-    monkeypatch.setattr(fcnet.training, "fit", interrupted_fit)
+    monkeypatch.setattr(fcnet.train, "fit", interrupted_fit)
     checkpoint = tmp_path / "run.ckpt"
     argv = ["train", str(species_csv), *FAST, "--checkpoint", str(checkpoint)]
     assert main([*argv, "--out", str(tmp_path / "m")]) == 130

@@ -197,7 +197,7 @@ def test_fit_folds_a_one_row_last_batch_into_the_previous_one_for_batchnorm():
     )
     history = model.fit(X, y, epochs=2, batch_size=16, rng=0)
     assert len(history.history["loss"]) == 2
-    from fcnet.training import _batch_bounds
+    from fcnet.train.batches import batch_bounds as _batch_bounds
 
     assert _batch_bounds(33, 16, 2) == [0, 16, 33]
     assert _batch_bounds(33, 16, 1) == [0, 16, 32, 33]

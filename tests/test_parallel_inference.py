@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import fcnet
+from fcnet._ops import NumpyOps
 import fcnet.network
 from fcnet import backend
 from fcnet.activations import Tanh
@@ -20,9 +21,9 @@ from fcnet.activations import Tanh
 def spied_jobs(monkeypatch):
     """Record, per call of ``run_concurrently``, the thread each job ran in."""
     calls: list[list[int]] = []
-    original = fcnet.network.run_concurrently
+    original = NumpyOps.run_concurrently
 
-    def spy(jobs):
+    def spy(self, jobs):
         threads: list[int] = []
         calls.append(threads)
 
@@ -33,9 +34,9 @@ def spied_jobs(monkeypatch):
 
             return run
 
-        original([wrap(job) for job in jobs])
+        original(self, [wrap(job) for job in jobs])
 
-    monkeypatch.setattr(fcnet.network, "run_concurrently", spy)
+    monkeypatch.setattr(NumpyOps, "run_concurrently", spy)
     return calls
 
 
@@ -152,7 +153,7 @@ def test_a_thread_held_up_computes_fewer_blocks():
         return np.full((rows, 4), k, np.float32)
 
     layers = [fcnet.Dense(3, 4, rng=0)]
-    fcnet.network._run_blocks_in_threads(layers, result, run_block, n_blocks, rows, 2)
+    fcnet.network._run_blocks_in_threads(fcnet._ops.default_ops(), layers, result, run_block, n_blocks, rows, 2)
     assert sorted(ran_by) == list(range(1, n_blocks))  # each block once; block 0 is not theirs
     np.testing.assert_array_equal(result[:, 0], np.repeat(np.arange(n_blocks), rows))
     assert list(ran_by.values()).count(caller) <= 2

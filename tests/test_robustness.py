@@ -1064,12 +1064,12 @@ def test_plain_sgd_checks_every_dZ_before_updating_any_layer(errors):
 def diverging_fits(monkeypatch, X, Y, loss=lambda: "mse", **options):
     """fit a 256-128 Dense on (X, Y) by plain SGD, with the Dense step (``Dense.sgd_step``) and
     with the optimizer's route: (message of the TrainingDiverged or None, W) of each."""
-    from fcnet import training
+    from fcnet.train import loop
 
     outcomes = []
     for route in ("dense", "optimizer"):
         if route == "optimizer":
-            monkeypatch.setattr(training, "_sgd_step_layers", lambda *args: {})
+            monkeypatch.setattr(loop, "fused_sgd_layers", lambda *args: {})
         model = fcnet.Sequential([fcnet.Dense(256, 128, rng=0)])
         model.layers[0].W[0] = 0
         message = None
@@ -1147,17 +1147,17 @@ def test_plain_sgd_interrupted_after_an_overflowing_gradient_stops_as_the_optimi
 
 def test_plain_sgd_bound_follows_the_weights_through_many_steps(monkeypatch):
     """Weights far from the limit but growing: no step is refused, and none overflows."""
-    from fcnet import training
+    from fcnet.train.fused_sgd import DenseSGD
 
     checks = []
-    original = training._DenseSGD.check
+    original = DenseSGD.check
 
     def spy(self, lr, weight_decay):
         total = original(self, lr, weight_decay)
         checks.append(list(self._after))
         return total
 
-    monkeypatch.setattr(training._DenseSGD, "check", spy)
+    monkeypatch.setattr(DenseSGD, "check", spy)
     rng = np.random.default_rng(1)
     X = rng.standard_normal((64, 256)).astype(np.float32)
     Y = 1e3 * rng.standard_normal((64, 128)).astype(np.float32)

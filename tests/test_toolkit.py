@@ -166,7 +166,7 @@ def _assert_same_params(a, b, exact=False):
 def test_balanced_class_weight_equals_sklearn():
     from sklearn.utils.class_weight import compute_class_weight
 
-    from fcnet.training import _class_weights
+    from fcnet.train.targets import class_weights as _class_weights
 
     y = np.array([0] * 13 + [1] * 4 + [2] * 7)
     expected = compute_class_weight("balanced", classes=np.arange(3), y=y)

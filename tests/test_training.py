@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fcnet
+import fcnet.train.loop
 from fcnet.data import load_digits
 
 
@@ -212,7 +213,7 @@ def test_evaluate_names_a_nan_in_a_later_block_with_its_row(blobs):
 
 
 def test_only_layers_that_declare_in_place_gradients_are_taken_once():
-    from fcnet.training import _trainable_params
+    from fcnet.train.grads import GradBuffer
 
     class Reassigning(fcnet.Dense):  # a subclass may assign new gradient arrays
         pass
@@ -220,8 +221,8 @@ def test_only_layers_that_declare_in_place_gradients_are_taken_once():
     model = fcnet.Sequential(
         [fcnet.Dense(3, 4, rng=0), fcnet.BatchNorm(4), fcnet.LayerNorm(4), Reassigning(4, 2)]
     )
-    refresh = _trainable_params(model)["refresh"]
-    assert [prefix for prefix, _ in refresh] == ["3."]
+    copied = GradBuffer(model)._copied
+    assert [layer for layer, _ in copied] == [model.layers[3]]
 
 
 def test_evaluate_scores_a_regressor_with_mse_even_on_0_1_targets():
@@ -254,7 +255,7 @@ def mixed_model(dtype):
 
 def test_plain_sgd_chooses_the_trainable_dense_layers_of_an_own_model():
     from fcnet.optimizers import SGD, Adam
-    from fcnet.training import _sgd_step_layers
+    from fcnet.train.fused_sgd import fused_sgd_layers as _sgd_step_layers
 
     if not fcnet._blas.available("gemm", np.float64):
         pytest.skip("NumPy's BLAS is not an OpenBLAS fcnet can call")
@@ -286,7 +287,7 @@ def test_plain_sgd_fit_matches_the_optimizer_route(blobs, monkeypatch, dtype):
     monkeypatch.setattr(fcnet._blas, "MIN_SIZE", 0)  # the small layers here take the BLAS too
     fused = mixed_model(dtype)
     fused.fit(X, y, optimizer=fcnet.optimizers.SGD(0.05, weight_decay=1e-3), **fit)
-    monkeypatch.setattr(fcnet.training, "_sgd_step_layers", lambda *args: {})
+    monkeypatch.setattr(fcnet.train.loop, "fused_sgd_layers", lambda *args: {})
     reference = mixed_model(dtype)
     reference.fit(X, y, optimizer=fcnet.optimizers.SGD(0.05, weight_decay=1e-3), **fit)
     rtol = 1e-4 if dtype == "float32" else 1e-11

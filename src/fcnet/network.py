@@ -11,25 +11,23 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+from fcnet import tracing, train
 from fcnet._buffers import Buffers
 from fcnet._inputs import prepare_inputs
+from fcnet._ops import NumpyOps, default_ops
+from fcnet._probabilities import sigmoid, softmax_rows
 from fcnet._validation import as_float_matrix, check_finite_rows, check_positive_int
 from fcnet.activations import Activation, activation_from_config
-from fcnet.backend import (
-    blas_idle,
-    blas_threads,
-    get_num_threads,
-    resolve_dtype,
-    run_concurrently,
-    worker_threads,
-)
-from fcnet.layers import LAYERS, Dense, Dropout, supports_skipping_dX
-from fcnet.normalization import BatchNorm, LayerNorm
+from fcnet.backend import get_num_threads, resolve_dtype
+from fcnet.layers import LAYERS, BatchNorm, Dense, Dropout, LayerNorm, supports_skipping_dX
+
+__all__ = ["Sequential", "layer_from_config", "sigmoid", "softmax_rows"]
 
 _PREDICT_CHUNK = 4096
 # Inference computes at most this many rows at a time, whatever the batch_size, so that Z is
@@ -104,6 +102,40 @@ class Sequential:
             if hasattr(layer, "dtype"):
                 return resolve_dtype(layer.dtype)
         return resolve_dtype(None)
+
+    @property
+    def ops(self) -> Any:
+        """The array operations every layer computes with (:mod:`fcnet._ops`); the CPU's unless
+        the model was moved with :meth:`to`."""
+        found = [layer.ops for layer in self.layers if getattr(layer, "ops", None) is not None]
+        if not found:
+            return default_ops()
+        first = found[0]
+        if any(ops is not first and type(ops) is not type(first) for ops in found):
+            kinds = sorted({type(ops).__name__ for ops in found})
+            raise RuntimeError(
+                f"Sequential: expected every layer on one device, got layers on {kinds}; "
+                "move the model with model.to(...)."
+            )
+        return first
+
+    def to(self, ops: Any) -> Sequential:
+        """Move every layer's arrays to ``ops`` (an :class:`fcnet._ops.Ops`, or ``"cpu"``) and
+        compute there from now on; returns the model. ``fit``, ``predict`` and ``evaluate`` still
+        take and return host NumPy arrays."""
+        if isinstance(ops, str):
+            if ops != "cpu":
+                raise ValueError(f"Sequential.to: expected 'cpu' or an Ops object, got {ops!r}.")
+            ops = default_ops()
+        for i, layer in enumerate(self.layers):
+            if hasattr(layer, "to"):
+                layer.to(ops)
+            elif type(ops) is not NumpyOps:
+                raise TypeError(
+                    f"Sequential.to: layer {i} ({type(layer).__name__}) has no to() method, so "
+                    f"it cannot compute on {type(ops).__name__}."
+                )
+        return self
 
     # --- the two passes ----------------------------------------------------------------------
     def forward(self, X: Any, training: bool = False) -> np.ndarray:
@@ -224,10 +256,10 @@ class Sequential:
         rows = min(batch_size, _INFERENCE_ROWS)
         n_blocks = -(-m // rows)
         layers = self.layers
-        safe = _parallel_safe(layers)
-        threads = 1
-        if safe and n_blocks > 1 and blas_idle():
-            threads = min(worker_threads(), n_blocks - 1)
+        ops = self.ops
+        on_cpu = isinstance(ops, NumpyOps)  # threads are the CPU's; a device takes the blocks
+        safe = on_cpu and _parallel_safe(layers)
+        threads = ops.inference_threads(n_blocks) if safe else 1
         if safe:
             layers = [_worker_copy(layer) for layer in layers]
 
@@ -236,12 +268,14 @@ class Sequential:
             A = X[start : start + rows]
             if check_finite is not None:
                 check_finite_rows(check_finite, "X", A, start)
+            if not on_cpu:
+                A = ops.asarray(A)
             for step in steps:
                 A = step(A)
-            return A
+            return A if on_cpu else ops.to_host(A)
 
         try:
-            with blas_threads(1 if safe else get_num_threads()):
+            with ops.blas_threads(1 if safe else get_num_threads()) if on_cpu else nullcontext():
                 steps = [_inference_step(layer) for layer in layers]
                 A = run_block(0, steps)
                 result = np.empty((m, A.shape[1]), dtype=A.dtype)
@@ -251,7 +285,7 @@ class Sequential:
                         A = run_block(k, steps)
                         result[k * rows : k * rows + len(A)] = A
                 else:
-                    _run_blocks_in_threads(layers, result, run_block, n_blocks, rows, threads)
+                    _run_blocks_in_threads(ops, layers, result, run_block, n_blocks, rows, threads)
         finally:
             if not safe:  # the model's own layers computed: drop what they cached
                 self.release_caches()
@@ -283,25 +317,19 @@ class Sequential:
         return outputs
 
     def fit(self, X: Any, y: Any, **kwargs: Any) -> Any:
-        """Train; see :func:`fcnet.training.fit` for every option. Returns a History."""
-        from fcnet.training import fit
-
-        return fit(self, X, y, **kwargs)
+        """Train; see :func:`fcnet.fit` for every option. Returns a History."""
+        return train.fit(self, X, y, **kwargs)
 
     def evaluate(self, X: Any, y: Any, **kwargs: Any) -> dict[str, float]:
-        """Loss and metrics on (X, y); see :func:`fcnet.training.evaluate`."""
-        from fcnet.training import evaluate
-
-        return evaluate(self, X, y, **kwargs)
+        """Loss and metrics on (X, y); see :func:`fcnet.evaluate`."""
+        return train.evaluate(self, X, y, **kwargs)
 
     def explain(self, X: Any, y: Any, loss: Any = "mse", **kwargs: Any) -> str:
         """A step-by-step trace of one forward pass, backward pass and SGD step, with numbers.
 
         See :func:`fcnet.explain.explain`.
         """
-        from fcnet.explain import explain
-
-        return explain(self, X, y, loss, **kwargs)
+        return tracing.explain(self, X, y, loss, **kwargs)
 
     # --- description -------------------------------------------------------------------------
     def summary(self) -> str:
@@ -444,6 +472,7 @@ def _worker_copy(obj: Any) -> Any:
 
 
 def _run_blocks_in_threads(
+    ops: NumpyOps,
     layers: Sequence[Any],
     result: np.ndarray,
     run_block: Callable[[int, list[Callable[[np.ndarray], np.ndarray]]], np.ndarray],
@@ -490,7 +519,7 @@ def _run_blocks_in_threads(
 
     jobs = [job(layers)]
     jobs += [job([_worker_copy(layer) for layer in layers]) for _ in range(1, threads)]
-    run_concurrently(jobs)
+    ops.run_concurrently(jobs)
     if failed[1] is not None:
         raise failed[1]
 
@@ -517,16 +546,3 @@ def _check_widths(layers: Sequence[Any]) -> None:
                 f"but the layer before it outputs {width}."
             )
         width = getattr(layer, "n_out", width)
-
-
-def sigmoid(Z: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-z), as (1 + tanh(z / 2)) / 2, which never overflows."""
-    return 0.5 * (1.0 + np.tanh(0.5 * Z))
-
-
-def softmax_rows(Z: np.ndarray) -> np.ndarray:
-    """Softmax of each row of logits Z (m, k), shifted by the row maximum (a new array)."""
-    shifted = Z - Z.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
