@@ -15,7 +15,7 @@ and a small 20-64-64-2 network trained with Adam at batch 32.
 * The GEMM bound times NumPy matrix products alone at the same shapes and the same count as a
   training step (forward 3, backward 3 dW + 2 dX; inference: forward 3, reading the inputs from
   X block after block), with 1 BLAS thread and with the default; the better of the two is the
-  bound. fcnet predicts in blocks of at most ``fcnet.network._INFERENCE_ROWS`` rows (512), so
+  bound. fcnet predicts in blocks of at most ``fcnet._inference._INFERENCE_ROWS`` rows (512), so
   for inference the products in blocks of that size are timed too, and the best of the three is
   the bound.
 
@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 
 import fcnet
+from fcnet._inference import _INFERENCE_ROWS as INFERENCE_ROWS
 from fcnet.backend import blas_threads, blas_threads_for, worker_threads
-from fcnet.network import _INFERENCE_ROWS as INFERENCE_ROWS
 
 HIDDEN = (256, 128)
 N_IN, N_CLASSES = 784, 10

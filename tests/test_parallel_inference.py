@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fcnet
-import fcnet.network
+import fcnet._inference
 from fcnet import backend
 from fcnet._ops import NumpyOps
 from fcnet.activations import Tanh
@@ -153,7 +153,7 @@ def test_a_thread_held_up_computes_fewer_blocks():
         return np.full((rows, 4), k, np.float32)
 
     layers = [fcnet.Dense(3, 4, rng=0)]
-    fcnet.network._run_blocks_in_threads(
+    fcnet._inference._run_blocks_in_threads(
         fcnet._ops.default_ops(), layers, result, run_block, n_blocks, rows, 2
     )
     assert sorted(ran_by) == list(range(1, n_blocks))  # each block once; block 0 is not theirs

@@ -16,9 +16,9 @@ import pytest
 
 import fcnet
 from fcnet import optimizers
+from fcnet._inference import _INFERENCE_ROWS
 from fcnet._inputs import prepare_inputs
 from fcnet._validation import as_float_matrix, first_nonfinite
-from fcnet.network import _INFERENCE_ROWS
 from fcnet.train import Trainer as _Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
