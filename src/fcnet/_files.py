@@ -148,11 +148,24 @@ def _check_architecture_size(config: Any, tensors: dict[str, np.ndarray], path: 
 
 
 def write_tensors(path: PathLike, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> Path:
-    """Atomically write a safetensors file (temporary file, flush, fsync, rename)."""
+    """Atomically write a safetensors file (temporary file, flush, fsync, rename); the same
+    tensors and metadata give the same bytes (see :func:`_sorted_header`)."""
     path = Path(path)
-    data = _encode_safetensors(dict(tensors), metadata=metadata)
+    data = _sorted_header(_encode_safetensors(dict(tensors), metadata=metadata))
     atomic_write(path, data)
     return path
+
+
+def _sorted_header(data: bytes) -> bytes:
+    """``data`` with its JSON header's keys in sorted order. The encoder keeps the metadata in a
+    hash map, so its order, and the file's bytes, changed from one process to the next. The
+    header's length and the data's offsets stay as they were."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > n:  # escaped otherwise than the encoder did: keep its header
+        return data
+    return data[:8] + text.ljust(n, b" ") + data[8 + n :]
 
 
 def atomic_write(path: Path, data: bytes) -> None:

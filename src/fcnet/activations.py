@@ -18,7 +18,6 @@ import numpy as np
 
 from fcnet._buffers import Buffers
 from fcnet._ops import default_ops
-from fcnet._special import normal_cdf, normal_pdf
 from fcnet._validation import check_choice, check_number
 
 
@@ -199,16 +198,16 @@ class GELU(Activation):
 
     def apply(self, Z: np.ndarray, out: np.ndarray) -> np.ndarray:
         xp = self.ops.xp
-        normal_cdf(Z, out=out)
+        self.ops.normal_cdf(Z, out)
         return xp.multiply(out, Z, out=out)
 
     def apply_backward(
         self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray
     ) -> np.ndarray:
         xp = self.ops.xp
-        density = normal_pdf(Z, out=self._scratch("pdf", Z))
+        density = self.ops.normal_pdf(Z, self._scratch("pdf", Z))
         xp.multiply(density, Z, out=density)  # z phi(z)
-        normal_cdf(Z, out=out)
+        self.ops.normal_cdf(Z, out)
         out += density
         return xp.multiply(out, dA, out=out)
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from fcnet import _special
+
 
 class Ops:
     """Array operations on one kind of array (see the module docstring)."""
@@ -122,6 +124,14 @@ class Ops:
         """sum_i a_i^2 of a flat array ``a``, into the one-element array ``out``."""
         out[...] = self.xp.dot(a, a)
         return out
+
+    def normal_cdf(self, Z: Any, out: Any) -> Any:
+        """Phi(z) = (1 + erf(z / sqrt 2)) / 2 into ``out`` (GELU's f; see ``fcnet._special``)."""
+        return _special.normal_cdf(Z, out=out)
+
+    def normal_pdf(self, Z: Any, out: Any) -> Any:
+        """phi(z) = e^(-z^2 / 2) / sqrt(2 pi) into ``out`` (GELU's f')."""
+        return _special.normal_pdf(Z, out=out)
 
     def uniform(self, rng: np.random.Generator, out: Any) -> Any:
         """Fill ``out`` with draws from U[0, 1) taken from ``rng``."""

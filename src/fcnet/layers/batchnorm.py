@@ -143,9 +143,10 @@ class BatchNorm:
             xp.matmul(ones, A, out=self.var)
             self.var *= 1.0 / m
             self.running_mean *= 1.0 - self.momentum
-            self.running_mean += self.momentum * self.mu
+            term = self._buffers.get("term", 1, n, self.dtype)[0]
+            self.running_mean += xp.multiply(self.mu, self.momentum, out=term)
             self.running_var *= 1.0 - self.momentum
-            self.running_var += (self.momentum * m / (m - 1)) * self.var
+            self.running_var += xp.multiply(self.var, self.momentum * m / (m - 1), out=term)
         else:
             self.mu[...] = self.running_mean
             self.var[...] = self.running_var
@@ -194,12 +195,15 @@ class BatchNorm:
         xp.matmul(ones, dX, out=self.dgamma)
         if not need_dX:
             return None
-        scale = self.gamma * self.inv_std  # (n,)
+        scale = xp.multiply(
+            self.gamma, self.inv_std, out=self._buffers.get("scale", 1, n, self.dtype)[0]
+        )
         if not self.training:
             return xp.multiply(dA, scale, out=dX)
         # dX = (gamma inv_std) (dA - (dbeta + Xhat dgamma) / m)
-        xp.multiply(Xhat, self.dgamma * (1.0 / m), out=dX)
-        dX += self.dbeta * (1.0 / m)
+        term = self._buffers.get("term", 1, n, self.dtype)[0]
+        xp.multiply(Xhat, xp.multiply(self.dgamma, 1.0 / m, out=term), out=dX)
+        dX += xp.multiply(self.dbeta, 1.0 / m, out=term)
         xp.subtract(dA, dX, out=dX)
         dX *= scale
         return dX
