@@ -11,6 +11,7 @@ from fcnet import (
     preprocessing,
     schedules,
 )
+from fcnet._ops import set_device
 from fcnet.backend import get_dtype, get_num_threads, set_dtype, set_num_threads
 from fcnet.gradcheck import GradCheckReport, check_gradients, numerical_gradient
 from fcnet.io import load, save
@@ -49,6 +50,7 @@ __all__ = [
     "register_layer",
     "save",
     "schedules",
+    "set_device",
     "set_dtype",
     "set_num_threads",
 ]

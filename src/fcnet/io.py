@@ -67,8 +67,9 @@ def save(model: Any, path: PathLike) -> Path:
     return write_tensors(path, model_tensors(model), metadata)
 
 
-def load(path: PathLike) -> Any:
-    """Rebuild a model written by :func:`save`.
+def load(path: PathLike, *, device: Any = None) -> Any:
+    """Rebuild a model written by :func:`save`, on ``device`` (``"cpu"`` unless given: see
+    :meth:`fcnet.Sequential.to`).
 
     Raises
     ------
@@ -77,4 +78,5 @@ def load(path: PathLike) -> Any:
         not match its architecture; the message names the file.
     """
     tensors, metadata = read_tensors(path)
-    return model_from(tensors, metadata, path, Sequential)
+    model = model_from(tensors, metadata, path, Sequential)
+    return model if device is None else model.to(device)

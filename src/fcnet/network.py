@@ -17,7 +17,7 @@ from fcnet import tracing, train
 from fcnet._inference import predict_raw
 from fcnet._inputs import prepare_inputs
 from fcnet._layer_config import _check_widths, _checked_classes, layer_from_config
-from fcnet._ops import NumpyOps, default_ops
+from fcnet._ops import NumpyOps, default_ops, get_ops
 from fcnet._probabilities import sigmoid, softmax_rows
 from fcnet._validation import as_float_matrix, check_positive_int
 from fcnet.activations import Activation
@@ -109,14 +109,17 @@ class Sequential:
             )
         return first
 
-    def to(self, ops: Any) -> Sequential:
-        """Move every layer's arrays to ``ops`` (an :class:`fcnet._ops.Ops`, or ``"cpu"``) and
-        compute there from now on; returns the model. ``fit``, ``predict`` and ``evaluate`` still
-        take and return host NumPy arrays."""
-        if isinstance(ops, str):
-            if ops != "cpu":
-                raise ValueError(f"Sequential.to: expected 'cpu' or an Ops object, got {ops!r}.")
-            ops = default_ops()
+    def to(self, device: Any) -> Sequential:
+        """Move every layer's arrays to ``device`` (``"cpu"``, ``"gpu"``, or an
+        :class:`fcnet._ops.Ops`) and compute there from now on; returns the model. ``fit``,
+        ``predict`` and ``evaluate`` still take and return host NumPy arrays.
+
+        Raises
+        ------
+        RuntimeError
+            For ``"gpu"`` when CuPy or a GPU is missing.
+        """
+        ops = get_ops(device)
         for i, layer in enumerate(self.layers):
             if hasattr(layer, "to"):
                 layer.to(ops)

@@ -117,9 +117,9 @@ class NumpyOps(Ops):
         backend.run_concurrently(jobs)
 
 
-_DEFAULT = NumpyOps()
+_CPU = NumpyOps()
 
 
-def default_ops() -> NumpyOps:
-    """The process's CPU operations object, shared by every model built without another."""
-    return _DEFAULT
+def cpu_ops() -> NumpyOps:
+    """The process's CPU operations object, shared by every model on the CPU."""
+    return _CPU
