@@ -70,6 +70,10 @@ class BatchNorm:
     Notes
     -----
     Training needs at least 2 rows per batch (the unbiased variance divides by m - 1).
+    In data-parallel training ``fit`` sets :attr:`shard` for each step: mu and var are then
+    those of the whole batch, over every process (their sums reduced), and so are the sums
+    dbeta and dgamma in dX; the gradients themselves stay this process's sums, which the
+    training step adds up over the processes with all the others.
     ``forward`` returns a buffer that the next ``forward`` overwrites.
     """
 
@@ -113,6 +117,9 @@ class BatchNorm:
         self.A: np.ndarray | None = None
         self.training = False  # the mode of the last forward, which backward differentiates
         self._buffers = Buffers(self.ops)
+        #: this process's rows of the batch (a fcnet.distributed.BatchShard) during a
+        #: data-parallel training step, else None
+        self.shard: Any = None
 
     def reset_parameters(self, rng: Any = None) -> None:
         """gamma = 1, beta = 0, running_mean = 0, running_var = 1."""
@@ -129,24 +136,30 @@ class BatchNorm:
         Xhat = self._buffers.get("Xhat", m, n, self.dtype)
         A = self._buffers.get("A", m, n, self.dtype)
         if training:
-            if m < self.min_training_rows:
+            shard = self.shard
+            rows = m if shard is None else shard.rows  # the rows of the whole batch
+            if rows < self.min_training_rows:
                 raise ValueError(
                     f"BatchNorm: expected at least {self.min_training_rows} rows in training "
-                    f"mode, got {m}; "
+                    f"mode, got {rows}; "
                     "use a larger batch_size."
                 )
             ones = self._buffers.ones(m, self.dtype)
             xp.matmul(ones, X, out=self.mu)
-            self.mu *= 1.0 / m
+            if shard is not None:
+                shard.allreduce(self.mu)  # sum over every process's rows
+            self.mu *= 1.0 / rows
             xp.subtract(X, self.mu, out=Xhat)
             xp.multiply(Xhat, Xhat, out=A)  # A holds (X - mu)^2 until the last line
             xp.matmul(ones, A, out=self.var)
-            self.var *= 1.0 / m
+            if shard is not None:
+                shard.allreduce(self.var)
+            self.var *= 1.0 / rows
             self.running_mean *= 1.0 - self.momentum
             term = self._buffers.get("term", 1, n, self.dtype)[0]
             self.running_mean += xp.multiply(self.mu, self.momentum, out=term)
             self.running_var *= 1.0 - self.momentum
-            self.running_var += xp.multiply(self.var, self.momentum * m / (m - 1), out=term)
+            self.running_var += xp.multiply(self.var, self.momentum * rows / (rows - 1), out=term)
         else:
             self.mu[...] = self.running_mean
             self.var[...] = self.running_var
@@ -200,10 +213,16 @@ class BatchNorm:
         )
         if not self.training:
             return xp.multiply(dA, scale, out=dX)
+        dbeta, dgamma, rows = self.dbeta, self.dgamma, m
+        if self.shard is not None:  # the sums over the whole batch, every process's rows
+            sums = self._buffers.get("sums", 2, n, self.dtype)
+            sums[0], sums[1] = dbeta, dgamma
+            self.shard.allreduce(sums)
+            dbeta, dgamma, rows = sums[0], sums[1], self.shard.rows
         # dX = (gamma inv_std) (dA - (dbeta + Xhat dgamma) / m)
         term = self._buffers.get("term", 1, n, self.dtype)[0]
-        xp.multiply(Xhat, xp.multiply(self.dgamma, 1.0 / m, out=term), out=dX)
-        dX += xp.multiply(self.dbeta, 1.0 / m, out=term)
+        xp.multiply(Xhat, xp.multiply(dgamma, 1.0 / rows, out=term), out=dX)
+        dX += xp.multiply(dbeta, 1.0 / rows, out=term)
         xp.subtract(dA, dX, out=dX)
         dX *= scale
         return dX

@@ -28,6 +28,13 @@ class Dropout:
     rng : numpy.random.Generator or int, optional
         Source of the masks. When None, ``fit`` gives the layer a generator derived from its own
         ``rng`` so that a seeded run is reproducible.
+
+    Notes
+    -----
+    In data-parallel training (``fit(..., distributed=...)``) each process holds some rows of
+    the batch; ``fit`` then sets :attr:`shard` for the step, and every process draws the mask
+    of the whole batch from the same generator and keeps its own rows of it, so the masks are
+    those of one process training on the whole batch.
     """
 
     def __init__(self, p: float = 0.5, *, rng: Any = None, dtype: Any = None) -> None:
@@ -37,6 +44,9 @@ class Dropout:
         self.mask: np.ndarray | None = None  # M / (1 - p) of the last training forward
         self.ops = default_ops()
         self._buffers = Buffers(self.ops)
+        #: this process's rows of the batch (a fcnet.distributed.BatchShard) during a
+        #: data-parallel training step, else None
+        self.shard: Any = None
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """A = X * M / (1 - p) when training, else A = X. Shapes (m, n) -> (m, n)."""
@@ -46,9 +56,15 @@ class Dropout:
         if self.rng is None:
             self.rng = np.random.default_rng()
         m, n = X.shape
-        mask = self._buffers.get("mask", m, n, X.dtype)
         xp = self.ops.xp
-        self.ops.uniform(self.rng, mask)  # U[0, 1)
+        shard = self.shard
+        if shard is None:
+            mask = self._buffers.get("mask", m, n, X.dtype)
+            self.ops.uniform(self.rng, mask)  # U[0, 1)
+        else:  # the whole batch's draws, of which this process's rows
+            batch = self._buffers.get("mask", shard.rows, n, X.dtype)
+            self.ops.uniform(self.rng, batch)
+            mask = batch[shard.offset : shard.offset + m]
         xp.greater_equal(mask, self.p, out=mask)
         mask *= 1.0 / (1.0 - self.p)
         self.mask = mask

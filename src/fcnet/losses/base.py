@@ -64,22 +64,32 @@ class Loss:
         value = self.value(Y_hat, Y, sample_weight)
         return value if isinstance(value, float) else self.ops.item(value)
 
-    def value(self, Y_hat: Any, Y: Any, sample_weight: Any = None) -> Any:
+    def value(self, Y_hat: Any, Y: Any, sample_weight: Any = None, total: Any = None) -> Any:
         """The mean loss of validated inputs (see :meth:`forward`) as ``fit`` takes it: a float
         where ``ops.host_checks`` allows a read every step, else a one-element array on the
-        device, not read back (with sample weights, their sum is read)."""
+        device, not read back (with sample weights, their sum is read).
+
+        ``total``: the rows (or the weight sum) of the whole batch when these m rows are one
+        process's share of it (data-parallel training). The loss and its gradient are then
+        divided by ``total`` instead of m (or the rows' own weight sum), so that the sums over
+        the processes are the whole batch's mean loss and its gradient::
+
+            L_p = sum over the rows i of this process of w_i L_i / total
+        """
         self._per_sample = None
         per_sample = self._forward(Y_hat, Y)  # (m,) L_i; sets self._dY to dL_i/dY_hat
         m = len(Y_hat)
         if sample_weight is None:
-            self._dY *= 1.0 / m
+            count = m if total is None else total
+            self._dY *= 1.0 / count
             if self.ops.host_checks:
-                return float(per_sample.sum()) / m
+                return float(per_sample.sum()) / count
             mean = self._buffers.get("mean", 1, 1, per_sample.dtype)[0]
             self.ops.xp.sum(per_sample, keepdims=True, out=mean)
-            mean *= 1.0 / m
+            mean *= 1.0 / count
             return mean
-        total = self.ops.item(self.ops.xp.sum(sample_weight, dtype=np.float64))
+        if total is None:
+            total = self.ops.item(self.ops.xp.sum(sample_weight, dtype=np.float64))
         if total == 0.0:  # a mini-batch of zero-weight rows in fit: it contributes nothing
             self._dY[...] = 0
             return 0.0

@@ -33,10 +33,11 @@ class Batches:
         self.order: Any = None
         self._buffers: tuple[Any, Any, Any] | None = None
 
-    def start_epoch(self, order: np.ndarray, bounds: list[int]) -> None:
-        """Take the epoch's row order (host) and make sure the buffers hold its largest batch."""
+    def start_epoch(self, order: np.ndarray, shares: list[tuple[int, int]]) -> None:
+        """Take the epoch's row order (host) and make sure the buffers hold the most rows a
+        step gathers: ``order[lo:hi]`` for each ``(lo, hi)`` of ``shares``."""
         self.order = self.ops.asarray(order)
-        rows = int(np.diff(bounds).max())
+        rows = max(hi - lo for lo, hi in shares)
         buffers = self._buffers
         if buffers is None or len(buffers[0]) < rows:
             ops, X, Y, weights = self.ops, self.X, self.Y, self.weights
@@ -45,6 +46,11 @@ class Batches:
                 ops.empty((rows,) + Y.shape[1:], Y.dtype),
                 None if weights is None else ops.empty(rows, weights.dtype),
             )
+
+    error = None  # rows in memory cannot fail to be read (see StreamBatches)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def gather(self, start: int, stop: int) -> tuple[Any, Any, Any]:
         """(X_b, Y_b, w_b) of the rows ``order[start:stop]``, in the reused buffers."""

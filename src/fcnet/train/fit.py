@@ -21,12 +21,15 @@ from fcnet import schedules
 from fcnet._inputs import infer_loss
 from fcnet._random import as_generator
 from fcnet._validation import check_number, check_positive_int
+from fcnet.distributed import Communicator, abort_unless_agreed, agreed, communicator_for
 from fcnet.losses import Loss, get_loss
 from fcnet.optimizers import Optimizer, get_optimizer
+from fcnet.sources import Source
 from fcnet.train.checkpoint import CheckpointMixin
 from fcnet.train.evaluate import get_metrics
 from fcnet.train.history import History
 from fcnet.train.loop import LoopMixin
+from fcnet.train.parallel import ParallelMixin
 from fcnet.train.targets import DataMixin
 
 
@@ -53,14 +56,18 @@ def fit(
     shuffle: bool = True,
     rng: Any = None,
     verbose: int = 0,
+    distributed: Any = None,
 ) -> History:
     """Train ``model`` on (X, y) with mini-batch gradient descent.
 
     Parameters
     ----------
     model : Sequential
-    X : array-like (m, n_in)
-        Features; float32 C-contiguous data is used without a copy.
+    X : array-like (m, n_in), or a :class:`fcnet.sources.Source`
+        Features; data of the model's dtype and C-contiguous is used without a copy (a
+        memory-mapped ``np.load(path, mmap_mode="r")`` too). A source (``ParquetSource``) is
+        streamed: its targets read whole, its features one row group at a time, in windows of
+        groups shuffled together (see :mod:`fcnet.sources`); pass ``y=None``.
     y : array-like
         Integer labels (m,) for ``cross_entropy``; values (m,) or (m, n_out) otherwise.
     loss : str or Loss, optional
@@ -101,13 +108,20 @@ def fit(
         Source of the shuffles, the validation split and the dropout masks.
     verbose : int
         0 silent, 1 one line per epoch (to stderr).
+    distributed : bool or fcnet.distributed.Communicator, optional
+        ``True``: train data-parallel over the processes an MPI launcher started
+        (``mpiexec -n 4 python train.py``, every process calling ``fit`` with the same
+        arguments); a communicator: over its processes. ``batch_size`` is the global batch:
+        each process computes its rows of every batch and the gradients are summed, so N
+        processes train the model one would, up to rounding; process 0 alone prints and writes
+        the checkpoint (see :mod:`fcnet.distributed`). Default: one process, with a warning
+        when a launcher started several.
 
     Returns
     -------
     History
     """
-    trainer = Trainer(
-        model,
+    options = dict(
         loss=loss,
         optimizer=optimizer,
         lr=lr,
@@ -123,10 +137,32 @@ def fit(
         shuffle=shuffle,
         rng=rng,
         verbose=verbose,
-        y_for_loss=y,
+        y_for_loss=None if isinstance(X, Source) else y,  # a source's: inferred in set_data
     )
-    trainer.set_data(X, y, sample_weight, class_weight, validation_data)
+    comm = communicator_for(distributed)
+    data = (X, y, sample_weight, class_weight, validation_data)
+    if comm is not None:
+        return _fit_parallel(comm, model, options, data)
+    trainer = Trainer(model, **options)
+    trainer.set_data(*data)
     return trainer.run()
+
+
+def _fit_parallel(
+    comm: Communicator, model: Any, options: dict[str, Any], data: tuple[Any, ...]
+) -> History:
+    """``fit`` on every process of ``comm`` (see :mod:`fcnet.train.parallel`)."""
+    with abort_unless_agreed(comm, "fit"):
+        with agreed(comm):
+            trainer = ParallelTrainer(model, **options)
+        trainer.attach(comm)
+        try:
+            with agreed(comm):
+                trainer.set_data(*data)
+            return trainer.run()
+        finally:
+            trainer.detach()
+    raise AssertionError("unreachable")  # abort_unless_agreed re-raises what it caught
 
 
 class Trainer(DataMixin, LoopMixin, CheckpointMixin):
@@ -153,7 +189,7 @@ class Trainer(DataMixin, LoopMixin, CheckpointMixin):
         self.shuffle = bool(options["shuffle"])
         self.rng = as_generator(options["rng"], "fit")
         loss = options["loss"]
-        if loss is None and model.n_out is not None:
+        if loss is None and model.n_out is not None and y_for_loss is not None:
             loss = infer_loss(y_for_loss, model.n_out)
         # None: inferred in set_data, once a forward pass has shown the output width
         self.loss = None if loss is None else get_loss(loss)
@@ -197,6 +233,10 @@ class Trainer(DataMixin, LoopMixin, CheckpointMixin):
         for layer in self.model.layers:
             if hasattr(layer, "rng") and layer.rng is None:
                 layer.rng = np.random.default_rng(self.rng.integers(2**63))
+
+
+class ParallelTrainer(ParallelMixin, Trainer):
+    """A Trainer of one process among several training together (``fit(distributed=...)``)."""
 
 
 def get_schedule(schedule: Any, epochs: int) -> Any:

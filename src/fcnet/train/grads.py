@@ -24,16 +24,21 @@ class GradBuffer:
     model : Sequential
     skip : frozenset of int
         Layers left out (those the fused SGD route updates from dZ).
+    control : int
+        Extra elements at the end of the first flat buffer, reduced with the gradients in the
+        same call: data-parallel training sends each step's loss and flags in them.
 
     Attributes
     ----------
     params, grads : dict of str to array
         Keyed ``"<layer>.<name>"``, as ``model.params()``; each gradient a view of a flat buffer.
     flats : list of arrays
-        One flat buffer per dtype.
+        One flat buffer per dtype (what a reduction over processes sums).
+    control : array or None
+        The ``control`` extra elements (a view of the first flat buffer), not a gradient.
     """
 
-    def __init__(self, model: Any, skip: frozenset[int] = frozenset()) -> None:
+    def __init__(self, model: Any, skip: frozenset[int] = frozenset(), control: int = 0) -> None:
         ops = model.ops
         self.ops = ops
         self.params: dict[str, Any] = {}
@@ -48,8 +53,18 @@ class GradBuffer:
         for _, layer in layers:
             for g in layer.grads().values():
                 sizes[g.dtype] = sizes.get(g.dtype, 0) + g.size
+        if control and not sizes:  # nothing trainable: the control elements alone
+            sizes[np.dtype(np.float64)] = 0
         self.flats = [ops.zeros(size, dtype) for dtype, size in sizes.items()]
-        by_dtype = dict(zip(sizes, self.flats, strict=True))
+        # the gradients alone, without the control elements (the same arrays when there are none)
+        self._parts = list(self.flats)
+        self.control = None
+        if control:
+            first = self.flats[0]
+            self.flats[0] = ops.zeros(first.size + control, first.dtype)
+            self._parts[0] = self.flats[0][: first.size]
+            self.control = self.flats[0][first.size :]
+        by_dtype = dict(zip(sizes, self._parts, strict=True))
         offsets = dict.fromkeys(sizes, 0)
         for i, layer in layers:
             layer_grads = layer.grads()
@@ -78,10 +93,10 @@ class GradBuffer:
         """sum of g^2 over every gradient: a float on the host, else into ``out`` (device)."""
         ops = self.ops
         if ops.host_checks:
-            return sum((ops.sum_of_squares(flat) for flat in self.flats), 0.0)
+            return sum((ops.sum_of_squares(flat) for flat in self._parts), 0.0)
         total = ops.zeros(1, np.float64) if out is None else out
         total[...] = 0
-        for flat in self.flats:
+        for flat in self._parts:
             part = ops.sum_of_squares(flat, self._scratch(flat.dtype))
             total += part
         return total
@@ -100,7 +115,7 @@ class GradBuffer:
         if isinstance(sumsq, float):
             factor = clip_norm / (math.sqrt(sumsq) + 1e-6)
             if factor < 1.0:
-                for flat in self.flats:
+                for flat in self._parts:
                     flat *= factor
             return
         xp = self.ops.xp
@@ -108,7 +123,7 @@ class GradBuffer:
         factor += 1e-6
         xp.divide(clip_norm, factor, out=factor)
         xp.minimum(factor, 1.0, out=factor)
-        for flat in self.flats:
+        for flat in self._parts:
             flat *= factor.astype(flat.dtype, copy=False)
 
 

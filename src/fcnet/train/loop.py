@@ -21,18 +21,22 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from contextlib import closing
 from typing import Any
 
 import numpy as np
 
+from fcnet.distributed import Communicator, SingleProcess, agreed
 from fcnet.losses import Loss
-from fcnet.train.batches import Batches, batch_bounds, sort_batches
+from fcnet.sources import Source
+from fcnet.train.batches import batch_bounds, sort_batches
 from fcnet.train.evaluate import metric_values, scores
 from fcnet.train.fused_sgd import DenseSGD, fused_sgd_layers
 from fcnet.train.grads import GradBuffer, largest_product, lr_scale
 from fcnet.train.guard import DeviceGuard, HostGuard
 from fcnet.train.history import History, TrainingDiverged
 from fcnet.train.signals import InterruptGuard
+from fcnet.train.stream import SourceRows, stream_order
 
 
 def no_reduce(grads: GradBuffer) -> None:
@@ -40,47 +44,60 @@ def no_reduce(grads: GradBuffer) -> None:
 
 
 class LoopMixin:
-    """The epochs and the step of a Trainer (see the module docstring)."""
+    """The epochs and the step of a Trainer (see the module docstring).
+
+    The hooks a data-parallel trainer overrides (:mod:`fcnet.train.parallel`) are the methods
+    named ``_share``, ``_synchronise``, ``_interrupted``, ``_outputs_of_epoch``,
+    ``_validation_outputs``, ``_call_back`` and ``_save_progress``; in one process they are
+    the identity or nothing.
+    """
 
     reduce = staticmethod(no_reduce)  # sums the flat gradient buffers over processes
+    comm: Communicator = SingleProcess()  # the processes training together
+    _control = 0  # extra elements of the flat gradient buffer (see GradBuffer)
 
     def run(self) -> History:
         model = self.model
-        saved = self._read_checkpoint()  # checked in full before anything changes
+        with agreed(self.comm):
+            saved = self._read_checkpoint()  # checked in full before anything changes
         self._commit_labels()
         self._assign_layer_rngs()
         progress = None if saved is None else self._restore(saved)
+        self._synchronise(progress)
         if saved is not None and not self.history.stopped_early and self.start_epoch >= self.epochs:
-            warnings.warn(
-                f"fit: the checkpoint '{self.checkpoint}' already holds {self.start_epoch} "
-                f"epoch(s) and epochs={self.epochs}: nothing more was trained, the model is that "
-                f"of the checkpoint. Pass epochs > {self.start_epoch} to continue.",
-                UserWarning,
-                stacklevel=4,  # the caller of Sequential.fit
-            )
+            if self.comm.rank == 0:
+                warnings.warn(
+                    f"fit: the checkpoint '{self.checkpoint}' already holds {self.start_epoch} "
+                    f"epoch(s) and epochs={self.epochs}: nothing more was trained, the model is "
+                    f"that of the checkpoint. Pass epochs > {self.start_epoch} to continue.",
+                    UserWarning,
+                    stacklevel=4,  # the caller of Sequential.fit
+                )
         ops = model.ops
         fused = fused_sgd_layers(model, self.optimizer, self.clip_norm)
         if self.reduce is not no_reduce:  # the gradients must be summed before any update
             fused = {}
         self.dense_sgd = DenseSGD(fused) if fused else None
         self.no_dW = frozenset(fused)
-        self.grads = GradBuffer(model, skip=self.no_dW)
+        self.grads = GradBuffer(model, skip=self.no_dW, control=self._control)
         self.lr_scale = lr_scale(model)
         self.optimizer.ops = ops
         if isinstance(self.loss, Loss):
             self.loss.to(ops)
         self.guard = HostGuard(self) if ops.host_checks else DeviceGuard(self)
-        self.batches = Batches(ops, self.X, self.Y, self.weights)
+        self.batches = self._make_batches(ops)
         self._snapshot = {k: ops.empty(v.shape, v.dtype) for k, v in model.params().items()}
         self._penalized = any(
             getattr(layer, "l1", 0) or getattr(layer, "l2", 0) for layer in model.layers
         )
-        for cb in self.callbacks:
-            if hasattr(cb, "on_train_begin"):
-                cb.on_train_begin(model)
+        self._call_back("on_train_begin", model)
         model.stop_training = False
         rows = min(self.batch_size, len(self.train_idx))
-        with InterruptGuard() as interrupts, ops.threads_for_training(largest_product(model, rows)):
+        with (
+            InterruptGuard() as interrupts,
+            ops.threads_for_training(largest_product(model, rows)),
+            closing(self.batches),
+        ):
             self._interrupts = interrupts
             # a run that a callback stopped is over: resuming it trains no further
             first = self.epochs if self.history.stopped_early else self.start_epoch
@@ -90,12 +107,10 @@ class LoopMixin:
                 if logs is None:  # interrupted mid-epoch; checkpoint already written
                     self.history.interrupted = True
                     break
-                if self._end_epoch(epoch, logs) or interrupts.received is not None:
-                    self.history.interrupted = interrupts.received is not None
+                if self._end_epoch(epoch, logs) or self._interrupted():
+                    self.history.interrupted = self._interrupted()
                     break
-        for cb in self.callbacks:
-            if hasattr(cb, "on_train_end"):
-                cb.on_train_end(model)
+        self._call_back("on_train_end", model)
         model.release_caches()
         return self.history
 
@@ -105,16 +120,13 @@ class LoopMixin:
         self.history.append(epoch, logs)
         if self.schedule is not None and hasattr(self.schedule, "update"):
             self.schedule.update(epoch, logs)
-        stop = False
-        for cb in self.callbacks:
-            if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(epoch, logs, model):
-                stop = True
+        stop = self._call_back("on_epoch_end", epoch, logs, model)
         stop = stop or bool(model.stop_training)
         if stop:  # before the checkpoint, which records it
             self.history.stopped_early = True
         if self.checkpoint is not None:
             self._write_checkpoint(epoch + 1)
-        if self.verbose:
+        if self.verbose and self.comm.rank == 0:
             _print_epoch(epoch, self.epochs, logs, self._epoch_seconds)
         return stop
 
@@ -133,15 +145,15 @@ class LoopMixin:
             collected = progress["collected"]
             guard.start_epoch(progress["loss_sum"], progress["weight_sum"])
         else:
-            order = self.rng.permutation(self.train_idx) if self.shuffle else self.train_idx
+            order = self._epoch_order()
             first_step, collected = 0, None
             guard.start_epoch()
         bounds = batch_bounds(len(order), self.batch_size, self.min_rows)
-        if progress is None and self.shuffle:
-            sort_batches(order, bounds)
         if self.metrics and collected is None:
-            collected = model.ops.empty((len(order), model.n_out or 1), model.dtype)
-        self.batches.start_epoch(order, bounds)
+            collected = self._outputs_buffer(len(order))
+        shares = [self._share(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+        self._order = order
+        self.batches.start_epoch(order, shares[first_step:])
         n_steps = len(bounds) - 1
         for step in range(first_step, n_steps):
             start, stop = bounds[step], bounds[step + 1]
@@ -154,17 +166,71 @@ class LoopMixin:
                 problem = f"numpy raised FloatingPointError ({exc})"
                 self._diverged(epoch, step, problem, None, restore_epoch=self._updating)
             if collected is not None:
-                collected[start:stop] = out
+                lo, hi = shares[step]
+                collected[lo:hi] = out
             guard.add_loss(value, weight)
-            if self._interrupts.received is not None and step + 1 < n_steps:
+            if self._interrupted() and step + 1 < n_steps:
                 if self.checkpoint is not None:
                     loss_sum, weight_sum = guard.sums()
                     state = {"order": order, "step": step + 1, "collected": collected}
                     state.update(loss_sum=loss_sum, weight_sum=weight_sum)
-                    self._write_checkpoint(epoch, progress=state)
+                    self._save_progress(epoch, state)
                 return None
         guard.end_epoch(epoch)
         return self._epoch_logs(order, collected, started)
+
+    def _epoch_order(self) -> np.ndarray:
+        """The training rows in this epoch's order: shuffled, then each batch sorted (the
+        batches are the same sets of rows, gathered front to back). A source's rows come in
+        its windows of groups (see :mod:`fcnet.train.stream`)."""
+        if isinstance(self.X, Source):
+            V = self.X.epoch_rows(self.train_idx, self.rng, self.shuffle)
+            bounds = batch_bounds(len(V), self.batch_size, self.min_rows)
+            return stream_order(V, bounds, self.comm.size)
+        if not self.shuffle:
+            return self.train_idx
+        order = self.rng.permutation(self.train_idx)
+        sort_batches(order, batch_bounds(len(order), self.batch_size, self.min_rows))
+        return order
+
+    # --- what a data-parallel trainer overrides ----------------------------------------------
+    def _synchronise(self, progress: dict[str, Any] | None) -> None:
+        """Make every process start from the same state (nothing in one process)."""
+
+    def _share(self, start: int, stop: int) -> tuple[int, int]:
+        """The rows ``order[lo:hi]`` of the batch ``order[start:stop]`` this process computes."""
+        return start, stop
+
+    def _interrupted(self) -> bool:
+        """Whether Ctrl-C or SIGTERM asked training to stop."""
+        return self._interrupts.received is not None
+
+    def _outputs_buffer(self, n: int) -> Any:
+        """Where the epoch's outputs are kept for the training metrics, (n, n_out)."""
+        return self.model.ops.empty((n, self.model.n_out or 1), self.model.dtype)
+
+    def _outputs_of_epoch(self, collected: Any) -> np.ndarray:
+        """The outputs of every training row of the epoch, on the host."""
+        return self.model.ops.to_host(collected)
+
+    def _validation_outputs(self) -> np.ndarray:
+        """The model's outputs on the validation rows."""
+        rows = self.val[0]
+        if isinstance(rows, SourceRows):
+            return rows.outputs(self.model, self._prepare_block)
+        return self.model._predict_raw(rows, 4096)
+
+    def _call_back(self, hook: str, *args: Any) -> bool:
+        """Call ``hook`` of every callback that has it; True when one asked to stop."""
+        stop = False
+        for cb in self.callbacks:
+            if hasattr(cb, hook) and getattr(cb, hook)(*args) and hook == "on_epoch_end":
+                stop = True
+        return stop
+
+    def _save_progress(self, epoch: int, state: dict[str, Any]) -> None:
+        """Checkpoint an epoch interrupted after ``state["step"]`` steps."""
+        self._write_checkpoint(epoch, progress=state)
 
     def _step(self, start: int, stop: int, epoch: int, k: int) -> tuple[Any, Any, float]:
         """One training step on the rows ``order[start:stop]``; returns the batch's loss, the
@@ -206,10 +272,10 @@ class LoopMixin:
         logs: dict[str, float] = {"loss": loss_sum / weight_sum if weight_sum else float("nan")}
         task = getattr(self.loss, "task", "regression")
         if self.metrics:
-            outputs = self.model.ops.to_host(collected)
+            outputs = self._outputs_of_epoch(collected)
             logs.update(metric_values(self.metrics, self.Y[order], outputs, task))
         if self.val is not None:
-            outputs = self.model._predict_raw(self.val[0], 4096)
+            outputs = self._validation_outputs()
             val_logs = scores(self.loss, outputs, self.val[1], self.metrics, None)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         logs["lr"] = self.optimizer.lr

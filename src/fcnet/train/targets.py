@@ -11,6 +11,9 @@ from fcnet._inputs import infer_loss, prepare_inputs
 from fcnet._validation import check_finite_rows, check_number
 from fcnet.data import encode_labels, encode_with_classes, split_rows
 from fcnet.losses import check_sample_weight, get_loss
+from fcnet.sources import Source
+from fcnet.train.batches import Batches
+from fcnet.train.stream import SourceRows, StreamBatches
 
 
 class DataMixin:
@@ -25,8 +28,17 @@ class DataMixin:
         validation_data: Any,
     ) -> None:
         model, loss = self.model, self.loss
-        X = prepare_inputs(model, X, "fit")
-        m = X.shape[0]
+        if isinstance(X, Source):  # streamed: the targets read whole, the features by groups
+            if y is not None:
+                raise TypeError(
+                    f"fit: X is a data source ({type(X).__name__}), whose targets come from it; "
+                    f"expected y=None, got {type(y).__name__}."
+                )
+            first = self._prepare_block(X.read_group(0, model.dtype)[:1])
+            y = X.targets()
+        else:
+            X = first = prepare_inputs(model, X, "fit")
+        m = len(X)
         y_arr = np.asarray(y) if not isinstance(y, np.ndarray) else y
         if y_arr.ndim == 0 or len(y_arr) != m:
             got = "a scalar" if y_arr.ndim == 0 else f"{len(y_arr)} rows"
@@ -37,7 +49,7 @@ class DataMixin:
         y_arr, self.classes = labels_to_codes(model.classes, y_arr)
         n_out = model.n_out
         if n_out is None:
-            n_out = model._forward(X[:1], training=False).shape[1]
+            n_out = model._forward(first[:1], training=False).shape[1]
         if loss is None:
             loss = self.loss = get_loss(infer_loss(y_arr, n_out))
         task = getattr(loss, "task", "regression")
@@ -81,8 +93,13 @@ class DataMixin:
         if validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise TypeError("fit: expected validation_data as a pair (X_val, y_val).")
-            Xv = prepare_inputs(model, validation_data[0], "fit (validation_data)")
-            yv = np.asarray(validation_data[1])
+            Xv, yv = validation_data
+            if isinstance(Xv, Source):
+                yv = Xv.targets() if yv is None else yv
+                Xv = SourceRows(Xv, np.arange(len(Xv)))
+            else:
+                Xv = prepare_inputs(model, Xv, "fit (validation_data)")
+            yv = np.asarray(yv)
             if self.classes is not None:
                 yv = encode_with_classes(yv, self.classes, "fit (validation_data)")
             if len(yv) != len(Xv):
@@ -91,6 +108,8 @@ class DataMixin:
                 )
             self.val = (Xv, loss.prepare_targets(yv, n_out, model.dtype))
             self.train_idx = np.arange(m)
+        elif self.val_from_split and isinstance(X, Source):  # whole row groups held out
+            self._hold_out(X.hold_out(self.validation_split, self.rng)[0])
         elif self.val_from_split:
             stratify = Y if task == "classification" and Y.ndim == 1 else None
             train_idx, val_idx = split_rows(m, self.validation_split, self.rng, labels=stratify)
@@ -118,22 +137,29 @@ class DataMixin:
         if self.model.task is None or getattr(self.loss, "task", None) is not None:
             self.model.task = self.task
 
-    def _label(self, code: Any) -> Any:
-        """A class code as the user wrote it (a name when fit encoded names)."""
-        return code if self.classes is None else self.classes[int(code)]
-
-    def _commit_labels(self) -> None:
-        self.model.classes = self.classes
-        if self.model.task is None or getattr(self.loss, "task", None) is not None:
-            self.model.task = self.task
-
     def _hold_out(self, train_idx: np.ndarray) -> None:
         """Train on the rows ``train_idx`` (sorted) and validate on all the others: the
         validation_split, whether drawn now or restored from a checkpoint."""
         held_out = np.ones(len(self.X), dtype=bool)
         held_out[train_idx] = False
         self.train_idx = train_idx
-        self.val = (self.X[held_out], self.Y[held_out])
+        if isinstance(self.X, Source):
+            self.val = (SourceRows(self.X, np.flatnonzero(held_out)), self.Y[held_out])
+        else:
+            self.val = (self.X[held_out], self.Y[held_out])
+
+    def _prepare_block(self, block: np.ndarray) -> np.ndarray:
+        """A group of a source's rows made ready for the first layer (checked, scaled)."""
+        return prepare_inputs(self.model, block, "fit")
+
+    def _make_batches(self, ops: Any) -> Any:
+        """The gather of each step's rows: from memory, or streamed from a source."""
+        if isinstance(self.X, Source):
+            defer = self.comm.size > 1  # a bad group must not stop one process alone
+            return StreamBatches(
+                ops, self.X, self.Y, self.weights, self.model.dtype, self._prepare_block, defer
+            )
+        return Batches(ops, self.X, self.Y, self.weights)
 
 
 def labels_to_codes(
