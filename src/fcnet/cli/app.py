@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import fcnet.cli.evaluate as evaluate
 import fcnet.cli.explain as explain
@@ -71,7 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from fcnet.training import TrainingDiverged
 
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserWarning)
+            shown: set[str] = set()
+            warnings.showwarning = lambda message, *rest, **more: _show_warning(message, shown)
+            return int(args.func(args))
     except TrainingDiverged as exc:
         fail(exc)
         return EXIT_DIVERGED
@@ -90,6 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError as exc:  # a network or data set too large for this machine
         print(f"fcnet: error: out of memory: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _show_warning(message: Any, shown: set[str]) -> None:
+    """A warning of the library (a dropped row, an unseen category) as one line on stderr, once
+    (``predict --proba`` encodes the rows twice, for the labels and the probabilities)."""
+    text = " ".join(str(message).split())
+    if text not in shown:
+        shown.add(text)
+        print(f"fcnet: warning: {text}", file=sys.stderr)
 
 
 def fail(exc: BaseException) -> None:

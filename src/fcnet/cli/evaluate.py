@@ -14,6 +14,7 @@ from fcnet.cli.common import (
     load_dataset,
     load_model,
 )
+from fcnet.cli.tabular import features_for
 
 _EVALUATE_EPILOG = """\
 examples:
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.data, args.target)
     classifier = model.task in ("classification", "binary")
     metrics = CLASSIFICATION_METRICS if classifier else REGRESSION_METRICS
-    results = model.evaluate(np.asarray(dataset.X), np.asarray(dataset.y), metrics=metrics)
+    X = features_for(model, dataset, args.data)
+    results = model.evaluate(X, np.asarray(dataset.y), metrics=metrics)
     print(f"{args.data}: {len(dataset.X)} samples")
     for key, value in results.items():
         print(f"{key}: {value:.4f}")

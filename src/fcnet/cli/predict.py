@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from fcnet.cli.common import EXIT_OK, UsageError, check_writable, load_model
+from fcnet.cli.tabular import as_table, has_encoder, numbers_only
 
 _PREDICT_EPILOG = """\
 Writes one row per sample: the predicted label (the original class names) or, for a regressor,
@@ -96,40 +97,49 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _load_features(path: str, target: str | None, model: Any) -> np.ndarray:
-    """The feature matrix of a data file; a label column (``--target``) is left out.
+def _load_features(path: str, target: str | None, model: Any) -> Any:
+    """The features of a data file for ``model``; a label column (``--target``) is left out.
 
-    Without ``--target`` a CSV or Parquet file may or may not hold a label column. The loaders
-    take the last column as the target; when the remaining columns are one fewer than the model
-    needs, that last column was a feature and is put back. (NPZ and IDX files store their labels
-    apart, so their labels are never a feature.)
+    Every column of a CSV or Parquet file is read as a feature first. A model with an encoder
+    then takes the table, matched by column name (a label column is simply not among its
+    columns). For a model trained on numbers, without ``--target``, a file of one column more
+    than the model needs holds a label in its last column, which is left out. (NPZ and IDX
+    files store their labels apart, so their labels are never a feature.)
     """
     from fcnet import data
 
+    dataset = data.load(path, target=False)
+    table = as_table(dataset)
+    names = [str(c) for c in table.columns]
     n_in = model.n_in
-    try:
-        dataset = data.load(path, target=target)
-    except data.DataError as error:
-        # the single feature column of a one-input model leaves no column for a target
-        if target is not None or n_in != 1:
-            raise
-        dataset = data.load(path, target=False)
-        if dataset.X.shape[1] != 1:  # not a one-column file: the first error stands
-            raise error from None
-    X = np.asarray(dataset.X)
-    y = dataset.y
-    if (
-        target is None
-        and dataset.target_is_column
-        and n_in is not None
-        and X.shape[1] + 1 == n_in
-        and y is not None
-        and y.dtype.kind in "biuf"
-    ):
-        X = np.ascontiguousarray(np.column_stack([X, y.astype(np.float32)]))
+    drop = None
+    if target is not None:
+        drop = _column(target, names, path)
+    elif not has_encoder(model) and dataset.target_is_column is False and n_in is not None:
+        if len(names) != n_in and path.lower().endswith(_TABLES):
+            drop = names[-1]  # the loaders' default target: the last column
+    if drop is not None:
+        table = table.drop(columns=[drop])
+    if has_encoder(model):
+        return table
+    X = numbers_only(table, path)
     if n_in is not None and X.shape[1] != n_in:
         raise UsageError(
             f"'{path}' has {X.shape[1]} feature columns, the model expects {n_in}"
             + ("; name the label column with --target." if target is None else ".")
         )
     return X
+
+
+_TABLES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
+
+
+def _column(target: str, names: list[str], path: str) -> str:
+    """The column ``--target`` names: by name, or by index (a string of digits)."""
+    if target in names:
+        return target
+    text = target.strip()
+    if text.lstrip("-").isdigit() and -len(names) <= int(text) < len(names):
+        return names[int(text)]
+    shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+    raise UsageError(f"--target {target!r} names no column of '{path}'; its columns: {shown}.")

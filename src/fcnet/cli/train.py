@@ -27,8 +27,7 @@ from fcnet.cli.common import (
     loss_name,
 )
 from fcnet.cli.output import Output, Progress
-
-_RELU_LIKE = {"relu", "leaky_relu", "elu", "gelu"}
+from fcnet.cli.tabular import as_table, build_model, fit_encoder, network_words, take
 
 _TRAIN_EPILOG = """\
 DATA is a .csv, .parquet, .npz or .idx/.idx.gz file; without it the bundled digits are used
@@ -92,6 +91,12 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="feature scaling, fitted on the training part (default standard)",
     )
     parser.add_argument(
+        "--categorical",
+        metavar="COL,...",
+        help="columns to encode as categories (default: inferred: text columns)",
+    )
+    parser.add_argument("--drop", metavar="COL,...", help="columns to leave out")
+    parser.add_argument(
         "--dropout", type=float, default=0.0, help="dropout after each hidden layer"
     )
     parser.add_argument(
@@ -138,7 +143,11 @@ def run(args: argparse.Namespace) -> int:
 
     show = Output(quiet=args.quiet)
     dataset = load_dataset(args.data, args.target)
-    X, y = np.asarray(dataset.X), np.asarray(dataset.y)
+    tabular = dataset.is_table or args.categorical is not None or args.drop is not None
+    if tabular and args.data is None:
+        raise UsageError("--categorical and --drop need a DATA file with named columns.")
+    X = as_table(dataset) if tabular else np.asarray(dataset.X)
+    y = np.asarray(dataset.y)
     task = _resolve_task(args.task, y, loss)
     if loss is None:
         loss = "cross_entropy" if task == "classification" else "mse"
@@ -170,15 +179,19 @@ def run(args: argparse.Namespace) -> int:
     if len(train_rows) == 0:
         raise UsageError(f"{len(X)} rows leave no training data with --val and --test.")
 
-    scaler = None
-    if args.scale != "none":
+    preprocessing: Any = None
+    if tabular:
+        preprocessing = fit_encoder(args, X, train_rows)
+    elif args.scale != "none":
         from fcnet.preprocessing import make_scaler
 
-        scaler = make_scaler(args.scale)
-        scaler.fit(X[train_rows])
-
-    model = _build_model(X.shape[1], hidden, n_out, activation, args.dropout, rng)
-    model.preprocessing = scaler
+        preprocessing = make_scaler(args.scale)
+        preprocessing.fit(X[train_rows])
+    n_in = preprocessing.n_features_out if tabular else X.shape[1]
+    model = build_model(
+        n_in, hidden, n_out, activation, args.dropout, rng, preprocessing if tabular else None
+    )
+    model.preprocessing = preprocessing
     metrics = ["accuracy"] if task == "classification" else ["mae"]
     name = "the bundled digits" if args.data is None else f"'{args.data}'"
     show.line(
@@ -186,14 +199,16 @@ def run(args: argparse.Namespace) -> int:
         + (f" ({len(classes)} classes)" if classes is not None else "")
         + f"; {len(train_rows)} training, {len(val_rows)} validation, {len(test_rows)} test"
     )
+    if tabular:
+        show.line(f"columns: {preprocessing.describe()}; {n_in} inputs")
     show.line(
-        f"network {'-'.join(map(str, [X.shape[1], *hidden, n_out]))} ({activation}), "
+        f"network {network_words(model, hidden, n_out)} ({activation}), "
         f"{model.n_params():,} parameters; loss {loss}, {optimizer} lr={args.lr:g}, "
         f"{args.epochs} epochs, batch {args.batch_size}, scale {args.scale}, seed {args.seed}"
     )
 
     progress = Progress(args.epochs, quiet=args.quiet)
-    validation = (X[val_rows], targets[val_rows]) if len(val_rows) else None
+    validation = (take(X, val_rows), targets[val_rows]) if len(val_rows) else None
     # A diverging run ends in TrainingDiverged (exit 3); numpy's overflow warnings on the way
     # there would only clutter the output.
     quiet_numpy = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
@@ -201,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
         with quiet_numpy, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             history = model.fit(
-                X[train_rows],
+                take(X, train_rows),
                 targets[train_rows],
                 loss=loss,
                 optimizer=optimizer,
@@ -236,7 +251,9 @@ def run(args: argparse.Namespace) -> int:
     parts = [("training", train_rows), ("validation", val_rows), ("test", test_rows)]
     report_metrics = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
     results = {
-        part: model.evaluate(X[rows], _as_labels(y, targets, rows, classes), metrics=report_metrics)
+        part: model.evaluate(
+            take(X, rows), _as_labels(y, targets, rows, classes), metrics=report_metrics
+        )
         for part, rows in parts
         if len(rows)
     }
@@ -256,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
             from fcnet.metrics import confusion_matrix
 
             final_part, final_rows = next((p, r) for p, r in reversed(parts) if len(r))
-            predicted = model.predict(X[final_rows])
+            predicted = model.predict(take(X, final_rows))
             cm = confusion_matrix(
                 codes[final_rows],
                 encode_with_classes(predicted, classes, "train"),
@@ -280,24 +297,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         show.final(f"{final_part} rmse: {final['rmse']:.4g}  r2: {final['r2']:.4f}")
     return EXIT_OK
-
-
-def _build_model(
-    n_in: int, hidden: list[int], n_out: int, activation: str, dropout: float, rng: Any
-) -> Any:
-    from fcnet.layers import Dense, Dropout
-    from fcnet.network import Sequential
-
-    init = "he_uniform" if activation in _RELU_LIKE else "glorot_uniform"
-    layers: list[Any] = []
-    width = n_in
-    for size in hidden:
-        layers.append(Dense(width, size, activation=activation, init=init, rng=rng))
-        if dropout > 0:
-            layers.append(Dropout(dropout))
-        width = size
-    layers.append(Dense(width, n_out, rng=rng))
-    return Sequential(layers)
 
 
 def _resolve_task(requested: str, y: np.ndarray, loss: str | None) -> str:

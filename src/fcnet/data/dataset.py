@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._validation import as_float_matrix
+from fcnet.preprocessing.columns import is_frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -19,8 +20,11 @@ class Dataset:
 
     Attributes
     ----------
-    X : numpy.ndarray
-        Features, float32, shape ``(m, n_features)``, C-contiguous, finite.
+    X : numpy.ndarray or pandas.DataFrame
+        Features, shape ``(m, n_features)``: a float32 array, C-contiguous, finite, when every
+        feature is a number and none is missing; else a DataFrame (text columns, missing values)
+        whose column names are ``feature_names``, for
+        :class:`fcnet.preprocessing.TabularEncoder`.
     y : numpy.ndarray or None
         Targets, shape ``(m,)`` or ``(m, k)``: int64 or float64 numbers, or strings (class
         names); None when the file holds no targets.
@@ -33,14 +37,18 @@ class Dataset:
         its labels apart from the features (NPZ, IDX).
     """
 
-    X: np.ndarray
+    X: Any
     y: np.ndarray | None
     feature_names: list[str]
     target_name: str | None = None
     target_is_column: bool = False
 
     def __post_init__(self) -> None:
-        X = as_float_matrix("Dataset", "X", self.X, np.dtype(np.float32))
+        X = self.X
+        if not is_frame(X):
+            X = as_float_matrix("Dataset", "X", X, np.dtype(np.float32))
+        elif [str(c) for c in X.columns] != [str(n) for n in self.feature_names]:
+            raise ValueError("Dataset: expected feature_names to be the DataFrame's columns.")
         object.__setattr__(self, "X", X)
         if self.y is not None:
             y = np.asarray(self.y)
@@ -71,9 +79,15 @@ class Dataset:
         yield self.X
         yield self.y
 
+    @property
+    def is_table(self) -> bool:
+        """Whether ``X`` is a DataFrame (text columns or missing values) rather than numbers."""
+        return is_frame(self.X)
+
     def __repr__(self) -> str:
         y = "None" if self.y is None else f"{self.y.dtype} {self.y.shape}"
+        kind = "DataFrame" if self.is_table else "float32"
         return (
-            f"Dataset(X=float32 {self.X.shape}, y={y}, "
+            f"Dataset(X={kind} {self.X.shape}, y={y}, "
             f"n_features={self.n_features}, target_name={self.target_name!r})"
         )

@@ -10,19 +10,19 @@ import numpy as np
 from fcnet.data._common import (
     DataError,
     _existing_file,
-    _float32_features,
     _int64_labels,
     _listing,
     _one_line,
     _target_index,
 )
 from fcnet.data.dataset import Dataset
+from fcnet.data.tables import features, rows_with_targets
 
 
 def load_parquet(
     path: str | os.PathLike, target: str | int | Literal[False] | None = None
 ) -> Dataset:
-    """Read a Parquet file of numeric feature columns and one target column.
+    """Read a Parquet file of feature columns and one target column.
 
     Needs pandas and pyarrow (the ``data`` extra), imported only when called.
 
@@ -37,14 +37,19 @@ def load_parquet(
     Returns
     -------
     Dataset
-        ``X`` float32 from every column but the target (numbers or booleans). ``y``: int64 for
-        an integer column, float64 for a float column, bool for a boolean column, else strings.
+        ``X`` from every column but the target: a float32 array when every one holds numbers
+        (or booleans) and none is missing, else a pandas DataFrame (numeric columns float64
+        with NaN where missing, text columns the stripped text with None where missing) for
+        :class:`fcnet.preprocessing.TabularEncoder`. ``y``: int64 for an integer column,
+        float64 for a float column, bool for a boolean column, else strings. Rows without a
+        target value are left out, with a warning that counts them.
 
     Raises
     ------
     DataError
-        pandas/pyarrow are missing, the file is missing or not Parquet, it has fewer than two
-        columns or no rows, a value is missing, or a feature column is not numeric.
+        pyarrow is missing, the file is missing or not Parquet, it has fewer than two columns
+        or no rows, a number is infinite or beyond float32's range, or a column holds values
+        that are neither numbers nor text (lists, maps).
     """
     who = "load_parquet"
     file = _existing_file(who, path)
@@ -81,50 +86,42 @@ def load_parquet(
     if len(frame) == 0:
         raise DataError(f"{who}: {where} has no rows; expected at least one row of values.")
     t = None if target is False else _target_index(who, where, target, names)
-    missing = frame.isna().to_numpy()
-    if missing.any():
-        i, j = (int(k) for k in np.argwhere(missing)[0])
-        raise DataError(
-            f"{who}: {where} row {i}, column {names[j]!r}: missing value; expected a value, "
-            "got null."
-        )
-    columns = []
-    feature_names = []
-    for j, name in enumerate(names):
-        if j == t:
-            continue
-        series = frame.iloc[:, j]
-        if series.dtype.kind not in "biuf":
-            raise DataError(
-                f"{who}: {where} column {name!r}: expected numbers, got dtype {series.dtype} "
-                f"(first value {series.iloc[0]!r})."
-            )
-        columns.append(series.to_numpy(dtype=np.float64))
-        feature_names.append(name)
-    X = _float32_features(
-        who, where, np.stack(columns, axis=1), feature_names, lambda i: f"row {i}"
-    )
+    rows = np.arange(len(frame))
+    y = None
+    if t is not None:
+        missing = frame.iloc[:, t].isna().to_numpy()
+        keep = rows_with_targets(who, where, missing, names[t], lambda i: f"row {i}")
+        if keep is not None:
+            frame, rows = frame.iloc[keep], rows[keep]
+        y = _target(who, where, frame.iloc[:, t], names[t], rows)
+    feature_names = [name for j, name in enumerate(names) if j != t]
+    columns = {
+        name: frame.iloc[:, j].reset_index(drop=True) for j, name in enumerate(names) if j != t
+    }
+    X = features(who, where, columns, lambda i: f"row {rows[i]}")
     if t is None:
         return Dataset(X, None, feature_names, None)
-    series = frame.iloc[:, t]
+    return Dataset(X, y, feature_names, names[t], target_is_column=True)
+
+
+def _target(who: str, where: str, series: Any, name: str, rows: np.ndarray) -> np.ndarray:
+    """The target column's values: bool, int64, finite float64, or text labels."""
     kind = series.dtype.kind
     if kind == "b":
-        y = series.to_numpy(dtype=bool)
-    elif kind in "iu":
-        y = _int64_labels(series.to_numpy(), f"{who}: {where} column {names[t]!r}")
-    elif kind == "f":
+        return series.to_numpy(dtype=bool)
+    if kind in "iu":
+        return _int64_labels(series.to_numpy(), f"{who}: {where} column {name!r}")
+    if kind == "f":
         y = series.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
             i = int(np.argmin(np.isfinite(y)))
             raise DataError(
-                f"{who}: {where} row {i}, column {names[t]!r}: expected a finite number, "
+                f"{who}: {where} row {rows[i]}, column {name!r}: expected a finite number, "
                 f"got {y[i].item()!r}."
             )
-    else:
-        y = np.array(
-            [_text_label(who, where, names[t], i, v) for i, v in enumerate(series.tolist())]
-        )
-    return Dataset(X, y, feature_names, names[t], target_is_column=True)
+        return y
+    values = series.tolist()
+    return np.array([_text_label(who, where, name, int(rows[i]), v) for i, v in enumerate(values)])
 
 
 def _text_label(who: str, where: str, column: str, row: int, value: Any) -> str:
