@@ -150,7 +150,8 @@ class Embedding:
         codes = []
         for j, card in zip(self.columns, self.cardinalities, strict=True):
             column = X[:, j]
-            c = column.astype(np.intp)
+            with np.errstate(invalid="ignore"):  # NaN, inf and huge values: refused below
+                c = column.astype(np.intp)
             bad = (c != column) | (c < 0) | (c >= card)
             if bad.any():
                 row = int(np.argmax(bad))

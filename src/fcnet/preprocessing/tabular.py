@@ -337,7 +337,7 @@ class TabularEncoder:
                 inner.append(f"one-hot {sum(len(s['categories']) + 1 for s in onehot)} columns")
             if codes:
                 sizes = "+".join(str(len(s["categories"]) + 1) for s in codes)
-                inner.append(f"{len(codes)} as codes for an embedding ({sizes} codes)")
+                inner.append(f"{len(codes)} embedded: {sizes} codes")
             parts.append(f"{len(onehot) + len(codes)} categorical ({', '.join(inner)})")
         with_missing = sum(bool(s.get("missing")) for s in specs) + sum(
             MISSING in s.get("categories", ()) or MISSING in s.get("rare", ()) for s in specs

@@ -118,8 +118,9 @@ def check_finite(who: str, name: str, values: np.ndarray) -> None:
     infinite = np.isinf(values)
     if infinite.any():
         row = int(np.argmax(infinite))
+        value = values[row].item()
         raise ValueError(
-            f"{who}: column {name!r} row {row}: expected a finite number, got {values[row]!r}."
+            f"{who}: column {name!r} row {row}: expected a finite number, got {value!r}."
         )
 
 
