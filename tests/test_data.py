@@ -201,20 +201,69 @@ def test_csv_ragged_row(tmp_path):
     assert str(info.value) == f"load_csv: '{path}' line 5 has 3 fields, expected 4."
 
 
-def test_csv_non_numeric_and_missing_feature(tmp_path):
+def test_csv_text_and_missing_features_become_a_table(tmp_path):
     text = "name,age,label\n" + "1,2,0\n" * 5 + "1,abc,1\n"
-    with raises_data_error(r"line 7, column 'age': expected a number, got 'abc'\.$", "load_csv"):
-        load_csv(write(tmp_path, "n.csv", text))
-    with raises_data_error("line 3, column 'age': missing value", "empty field"):
-        load_csv(write(tmp_path, "m.csv", "name,age,label\n1,2,0\n1,,1\n"))
-    with raises_data_error("line 2, column 'label': missing value"):
+    dataset = load_csv(write(tmp_path, "n.csv", text))
+    assert dataset.is_table and dataset.feature_names == ["name", "age"]
+    assert dataset.X["name"].tolist() == [1.0] * 6 and dataset.X["age"].dtype != np.float64
+    assert dataset.X["age"].tolist() == ["2"] * 5 + ["abc"] and dataset.y.tolist() == [0] * 5 + [1]
+    gaps = load_csv(write(tmp_path, "m.csv", "name,age,label\n1,2,0\n1,,1\n3,NA,0\n4, nan ,1\n"))
+    assert gaps.is_table and gaps.X["age"].dtype == np.float64
+    np.testing.assert_array_equal(gaps.X["age"], [2.0, np.nan, np.nan, np.nan])
+    with raises_data_error("column 'label' holds no target value in any of its 1 rows"):
         load_csv(write(tmp_path, "t.csv", "name,age,label\n1,2,\n"))
-    with raises_data_error("column 'age': expected a finite number, got nan"):
-        load_csv(write(tmp_path, "nan.csv", "name,age,label\n1,nan,0\n"))
+    with raises_data_error("column 'age': expected a finite number, got inf"):
+        load_csv(write(tmp_path, "inf_x.csv", "name,age,label\n1,inf,0\n"))
     with raises_data_error("column 'label': expected a finite number, got 'inf'"):
         load_csv(write(tmp_path, "inf.csv", "name,age,label\n1,2,inf\n1,2,3\n"))
     with raises_data_error("within float32 range", "got 1e+300"):
         load_csv(write(tmp_path, "big.csv", "name,age,label\n1,1e300,0\n"))
+    with raises_data_error("line 3, column 'age': expected a number within float32 range"):
+        load_csv(write(tmp_path, "big2.csv", "name,age,label\n1,,0\n1,-1e39,0\n"))
+
+
+def test_csv_rows_without_a_target_are_left_out_with_one_warning(tmp_path):
+    text = "a,b,label\n1,x,0\n2,y,\n\n3,z,NA\n4,x,1\n"
+    with pytest.warns(UserWarning, match=r"2 row\(s\) have no target value in column 'label'") as w:
+        dataset = load_csv(write(tmp_path, "t.csv", text))
+    assert len(w) == 1 and "line 3, line 5" in str(w[0].message)
+    assert dataset.y.tolist() == [0, 1] and dataset.X["a"].tolist() == [1.0, 4.0]
+    assert dataset.X["b"].tolist() == ["x", "x"]
+
+
+def test_csv_mostly_numbers_warns_about_the_text_in_it(tmp_path):
+    text = "age,label\n" + "".join(f"{i},{i % 2}\n" for i in range(20)) + "abc,1\n"
+    with pytest.warns(UserWarning, match=r"column 'age' holds numbers but for 1 value\(s\) "):
+        dataset = load_csv(write(tmp_path, "typo.csv", text))
+    assert dataset.X["age"].tolist()[-1] == "abc"
+
+
+def test_csv_the_price_table_with_text_columns(tmp_path):
+    """The first rows of a diamonds price table: three text columns, read as they are."""
+    text = (
+        '"carat","cut","color","clarity","depth","price"\n'
+        '0.23,"Ideal","E","SI2",61.5,326\n0.21,"Premium","E","SI1",59.8,326\n'
+        '0.23,"Good","E","VS1",56.9,327\n0.29,"Premium","I","VS2",62.4,334\n'
+    )
+    dataset = load(write(tmp_path, "diamonds.csv", text), target="price")
+    assert dataset.is_table and dataset.feature_names == [
+        "carat",
+        "cut",
+        "color",
+        "clarity",
+        "depth",
+    ]
+    assert dataset.X["cut"].tolist() == ["Ideal", "Premium", "Good", "Premium"]
+    assert dataset.X["carat"].dtype == np.float64 and dataset.y.tolist() == [326, 326, 327, 334]
+
+
+def test_csv_non_utf8_bytes_name_the_byte_and_line_and_other_encodings_read(tmp_path):
+    path = write(
+        tmp_path, "latin.csv", "name,city,label\n1,Z\u00fcrich,0\n2,Bern,1\n".encode("latin-1")
+    )
+    with raises_data_error(r"is not UTF-8 text.*b'\\xfc' at byte 19 \(line 2\)", "encoding="):
+        load_csv(path)
+    assert load_csv(path, encoding="latin-1").X["city"].tolist() == ["Z\u00fcrich", "Bern"]
 
 
 def test_csv_target_absent_lists_columns(tmp_path):
@@ -255,12 +304,13 @@ def test_parquet_round_trip_with_string_target(tmp_path, pandas):
     assert dataset.feature_names == ["a", "b", "flag"] and dataset.target_name == "kind"
     np.testing.assert_array_equal(dataset.X, [[1, 1, 1], [2, 2, 0], [3, 3, 1]])
     assert dataset.X.dtype == np.float32 and dataset.y.tolist() == ["x", "y", "x"]
+    assert not dataset.is_table
     pandas.DataFrame({"t": [1, 2], "a": [1.5, 2.5]}).to_parquet(tmp_path / "i.parquet")
     by_name = load_parquet(tmp_path / "i.parquet", target="t")
     assert by_name.y.dtype == np.int64 and by_name.y.tolist() == [1, 2]
     assert by_name.feature_names == ["a"] and by_name.X.tolist() == [[1.5], [2.5]]
-    with raises_data_error("column 'kind': expected numbers, got dtype", "first value 'x'"):
-        load_parquet(tmp_path / "d.parquet", target=0)
+    as_table = load_parquet(tmp_path / "d.parquet", target=0)  # 'kind' is a text feature now
+    assert as_table.is_table and as_table.X["kind"].tolist() == ["x", "y", "x"]
     pandas.DataFrame({"t": [0.5, 1.5], "a": [1, 2]}).to_parquet(tmp_path / "f.parquet")
     floats = load_parquet(tmp_path / "f.parquet", target=0)
     assert floats.y.dtype == np.float64 and floats.y.tolist() == [0.5, 1.5]
@@ -268,11 +318,17 @@ def test_parquet_round_trip_with_string_target(tmp_path, pandas):
 
 def test_parquet_errors(tmp_path, pandas):
     pandas.DataFrame({"a": [1.0, None], "t": [0, 1]}).to_parquet(tmp_path / "na.pq")
-    with raises_data_error("row 1, column 'a': missing value", "load_parquet", "na.pq"):
-        load(tmp_path / "na.pq")
-    pandas.DataFrame({"a": ["u", "v"], "t": [0, 1]}).to_parquet(tmp_path / "s.parquet")
-    with raises_data_error("column 'a': expected numbers, got dtype"):
-        load_parquet(tmp_path / "s.parquet")
+    gaps = load(tmp_path / "na.pq")
+    assert gaps.is_table and np.isnan(gaps.X["a"].iloc[1]) and gaps.y.tolist() == [0, 1]
+    pandas.DataFrame({"a": ["u", None], "t": [0.0, None]}).to_parquet(tmp_path / "s.parquet")
+    with pytest.warns(
+        UserWarning, match=r"1 row\(s\) have no target value in column 't' \(row 1\)"
+    ):
+        text = load_parquet(tmp_path / "s.parquet")
+    assert text.X["a"].tolist() == ["u"] and text.y.tolist() == [0.0]
+    pandas.DataFrame({"a": [[1], [2]], "t": [0, 1]}).to_parquet(tmp_path / "lists.parquet")
+    with raises_data_error("column 'a' row 0: expected numbers or text, got a list value"):
+        load_parquet(tmp_path / "lists.parquet")
     pandas.DataFrame({"a": [1.0, 2.0]}).to_parquet(tmp_path / "one.parquet")
     with raises_data_error("has 1 column; expected at least 2"):
         load_parquet(tmp_path / "one.parquet")
@@ -595,7 +651,10 @@ def check_loader(loader, path: Path, *extra) -> None:
     except (ValueError, TypeError):
         pass
     else:
-        assert dataset.X.dtype == np.float32 and np.isfinite(dataset.X).all()
+        if dataset.is_table:  # text or missing values: a DataFrame, one row per label
+            assert dataset.X.shape[0] == dataset.n_samples
+        else:
+            assert dataset.X.dtype == np.float32 and np.isfinite(dataset.X).all()
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -754,8 +813,8 @@ def test_csv_without_a_target_column(tmp_path):
     assert load_csv(three, target=False, header=False).X.tolist() == [[1, 2, 3], [4, 5, 6]]
     with raises_data_error("has 1 column; expected at least 2"):
         load_csv(one)
-    with raises_data_error("line 3", "got 'abc'"):
-        load_csv(write(tmp_path, "bad.csv", "x\n1\nabc\n"), target=False)
+    text = load_csv(write(tmp_path, "text.csv", "x\n1\nabc\n"), target=False)
+    assert text.is_table and text.X["x"].tolist() == ["1", "abc"]
 
 
 def test_load_reads_files_without_a_target_column(tmp_path, pandas):

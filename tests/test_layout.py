@@ -93,6 +93,17 @@ def test_no_import_cycles_between_modules():
     assert _cycles(graph) == []
 
 
+def test_no_library_module_imports_the_command_line():
+    modules = _modules()
+    users = [
+        name
+        for name, path in modules.items()
+        if not name.startswith("fcnet.cli")
+        and any(target.startswith("fcnet.cli") for target in _imports(name, path, modules))
+    ]
+    assert users == []
+
+
 def test_the_cycle_finder_finds_a_lazy_import_cycle(tmp_path):
     graph = {
         "fcnet.a": {"fcnet.b"},

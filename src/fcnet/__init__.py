@@ -15,7 +15,7 @@ from fcnet._ops import set_device
 from fcnet.backend import get_dtype, get_num_threads, set_dtype, set_num_threads
 from fcnet.gradcheck import GradCheckReport, check_gradients, numerical_gradient
 from fcnet.io import load, save
-from fcnet.layers import Dense, Dropout, register_layer
+from fcnet.layers import Dense, Dropout, Embedding, register_layer
 from fcnet.network import Sequential
 from fcnet.normalization import BatchNorm, LayerNorm
 from fcnet.training import History, TrainingDiverged, evaluate, fit
@@ -26,6 +26,7 @@ __all__ = [
     "BatchNorm",
     "Dense",
     "Dropout",
+    "Embedding",
     "GradCheckReport",
     "History",
     "LayerNorm",

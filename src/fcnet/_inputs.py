@@ -8,15 +8,61 @@ from typing import Any
 import numpy as np
 
 from fcnet._validation import as_float_matrix
+from fcnet.preprocessing.columns import is_bool_dtype, is_frame, is_numeric_dtype, listing
+from fcnet.preprocessing.tabular import TabularEncoder
 
 
 def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
-    """Validate X (2-D, numeric, finite, right width) and apply the model's scaler, if any."""
-    scaler = getattr(model, "preprocessing", None)
-    if scaler is not None:
-        X = as_float_matrix(who, "X", X, np.dtype(np.float64), getattr(scaler, "n_features", None))
-        X = scaler.transform(X)
+    """X made ready for the first layer: validated (2-D, numeric, finite, right width) after the
+    model's preprocessing, if any.
+
+    ``model.preprocessing`` may be a scaler (X must be numbers) or a
+    :class:`~fcnet.preprocessing.TabularEncoder` (X a DataFrame or array, as the encoder takes
+    it). An encoder that was never fitted is fitted here on the training X when ``who`` is
+    ``"fit"``; elsewhere it is an error. A DataFrame given to a model without an encoder must
+    hold only numbers (and booleans); its columns are taken in their order.
+    """
+    preprocessing = getattr(model, "preprocessing", None)
+    if isinstance(preprocessing, TabularEncoder):
+        if not preprocessing.fitted:
+            if who != "fit":
+                raise RuntimeError(
+                    f"{who}: model.preprocessing is a TabularEncoder that was never fitted; "
+                    "fit the model (which fits it on the training data) or the encoder first."
+                )
+            preprocessing.fit(X)
+        X = preprocessing.transform(X)
+        return as_float_matrix(who, "X", X, model.dtype, model.n_in)
+    if is_frame(X):
+        X = numeric_frame(who, X)
+    if preprocessing is not None:
+        X = as_float_matrix(
+            who, "X", X, np.dtype(np.float64), getattr(preprocessing, "n_features", None)
+        )
+        X = preprocessing.transform(X)
     return as_float_matrix(who, "X", X, model.dtype, model.n_in)
+
+
+def numeric_frame(who: str, frame: Any) -> np.ndarray:
+    """A DataFrame of numbers (and booleans) as a float64 array, its columns in order; text
+    columns or missing values raise an error that names them and the way to encode them."""
+    hint = (
+        "set model.preprocessing = fcnet.preprocessing.TabularEncoder() to encode them "
+        "(fit fits it on the training data)."
+    )
+    text = [
+        str(name)
+        for name in frame.columns
+        if not (is_numeric_dtype(frame[name]) or is_bool_dtype(frame[name]))
+    ]
+    if text:
+        raise TypeError(f"{who}: X has columns that are not numbers ({listing(text)}); {hint}")
+    values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    gaps = np.isnan(values).any(axis=0)
+    if gaps.any():
+        missing = [str(name) for name, gap in zip(frame.columns, gaps, strict=True) if gap]
+        raise ValueError(f"{who}: X has missing values in columns {listing(missing)}; {hint}")
+    return values
 
 
 def infer_loss(y: Any, n_out: int | None) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 from fcnet._validation import as_float_matrix, check_choice
 from fcnet.backend import get_dtype
 
-__all__ = ["MinMaxScaler", "StandardScaler", "make_scaler", "scaler_from_config"]
+__all__ = ["MinMaxScaler", "StandardScaler", "make_scaler"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -227,7 +227,6 @@ SCALERS: dict[str, type | None] = {
     "minmax": MinMaxScaler,
     "none": None,
 }
-_BY_TYPE = {"StandardScaler": StandardScaler, "MinMaxScaler": MinMaxScaler}
 
 
 def make_scaler(name: str | None) -> StandardScaler | MinMaxScaler | None:
@@ -246,26 +245,3 @@ def make_scaler(name: str | None) -> StandardScaler | MinMaxScaler | None:
         return None
     cls = check_choice("make_scaler", "scaler", name, SCALERS)
     return None if cls is None else cls()
-
-
-def scaler_from_config(config: dict[str, Any]) -> StandardScaler | MinMaxScaler:
-    """Rebuild whichever scaler ``config`` (from ``get_config``) describes.
-
-    Parameters
-    ----------
-    config : dict
-        With ``"type"`` ``"StandardScaler"`` or ``"MinMaxScaler"``.
-
-    Returns
-    -------
-    StandardScaler or MinMaxScaler
-    """
-    if not isinstance(config, dict):
-        raise TypeError(f"scaler_from_config: expected a dict, got {type(config).__name__}.")
-    kind = config.get("type")
-    if kind not in _BY_TYPE:
-        valid = ", ".join(repr(k) for k in sorted(_BY_TYPE))
-        raise ValueError(
-            f"scaler_from_config: unknown scaler type {kind!r}; expected one of {valid}."
-        )
-    return _BY_TYPE[kind].from_config(config)
