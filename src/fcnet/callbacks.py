@@ -3,6 +3,10 @@
 A callback is any object with some of ``on_train_begin(model)``,
 ``on_epoch_end(epoch, logs, model) -> bool | None`` (True stops training) and
 ``on_train_end(model)``. ``state_dict`` / ``load_state_dict`` let a checkpoint resume it.
+
+In data-parallel training (``fit(..., distributed=...)``) every process calls its callbacks
+with the same logs, so that decisions (EarlyStopping) are the same everywhere; a callback
+whose class sets ``rank_zero_only = True`` (CSVLogger) is called on process 0 alone.
 """
 
 from __future__ import annotations
@@ -145,8 +149,12 @@ class CSVLogger:
     """Append one row per epoch (``epoch`` then every history key) to a CSV file.
 
     The file is flushed after each row, so it can be followed while training runs. With
-    ``append=False`` an existing file is replaced when training begins.
+    ``append=False`` an existing file is replaced when training begins. In data-parallel
+    training only process 0 writes it (``rank_zero_only``).
     """
+
+    #: in data-parallel training, called on process 0 alone (its logs are everyone's)
+    rank_zero_only = True
 
     def __init__(self, path: str | os.PathLike, append: bool = False) -> None:
         self.path = Path(path)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from fcnet._validation import check_positive_int, first_nonfinite
-from fcnet.data import DataError, _target_index
+from fcnet.data._common import DataError, _target_index
 
 __all__ = ["ArraySource", "ParquetSource", "Source"]
 
@@ -134,7 +134,7 @@ class Source:
         bad = first_nonfinite(block)
         if bad is not None:
             i, j = bad
-            value = block[i, j] if original is None else original(i, j)
+            value = block[i, j].item() if original is None else original(i, j)
             raise DataError(
                 f"{type(self).__name__}: {self.name} row {first_row + i}, column "
                 f"{self.feature_names[j]!r}: expected a finite number, got {value!r}."
@@ -157,10 +157,10 @@ class ParquetSource(Source):
         The target column, by name or index; default the last. ``False``: no target (a source
         to predict from, or validation rows whose targets come from elsewhere).
     window : int, default 4
-        Row groups whose rows are shuffled together; a process holds about ``2 * window`` row
-        groups at a time (one window in use, the next read ahead). Write files with row groups
-        of a size you can hold that many of (``pyarrow.parquet.write_table(...,
-        row_group_size=...)``).
+        Row groups whose rows are shuffled together; a process holds ``window + 1`` row groups
+        at a time (a window in use, the next group read ahead) and decodes one more. Write
+        files with row groups of a size you can hold that many of
+        (``pyarrow.parquet.write_table(..., row_group_size=...)``).
 
     Raises
     ------
@@ -321,15 +321,21 @@ class ArraySource(Source):
 
 
 def _row_major(table: Any, dtype: np.dtype) -> np.ndarray:
-    """The columns of a pyarrow table of one float type as a C-contiguous (rows, columns)."""
-    batch = table.combine_chunks().to_batches()
-    if len(batch) == 1 and hasattr(batch[0], "to_tensor"):
-        try:
-            block = np.asarray(batch[0].to_tensor(row_major=True))
-            return block if block.dtype == dtype else block.astype(dtype)
-        except TypeError:  # an older pyarrow without row_major
-            pass
+    """The columns of a pyarrow table of one float type as a C-contiguous (rows, columns)
+    array: one copy (into an Arrow tensor, which the array views)."""
+    import pyarrow as pa
+
+    columns = table.columns
+    if all(c.num_chunks == 1 for c in columns):
+        batch = pa.RecordBatch.from_arrays([c.chunk(0) for c in columns], table.schema.names)
+    else:
+        batch = table.combine_chunks().to_batches()[0]
+    try:
+        block = np.asarray(batch.to_tensor(row_major=True))
+        return block if block.dtype == dtype else block.astype(dtype)
+    except (TypeError, AttributeError):  # an older pyarrow: no row-major tensors
+        pass
     block = np.empty((table.num_rows, table.num_columns), dtype=dtype)
-    for j, column in enumerate(table.columns):
+    for j, column in enumerate(columns):
         block[:, j] = column.to_numpy()
     return block

@@ -31,12 +31,14 @@ from fcnet.data.labels import (
 from fcnet.data.npz import load_npz
 from fcnet.data.parquet import load_parquet
 from fcnet.data.split import split_rows
+from fcnet.sources import ParquetSource
 
 __all__ = [
     "MAX_CLASSES",
     "SUPPORTED_SUFFIXES",
     "DataError",
     "Dataset",
+    "ParquetSource",
     "class_positions",
     "decode_labels",
     "encode_labels",

@@ -38,6 +38,8 @@ class Communicator:
 
     rank = 0
     size = 1
+    #: processes of the job on this machine (they share its cores)
+    local_size = 1
 
     def allreduce(self, array: Any) -> None:
         """``array <- sum over processes of array``, in place; every process gets the same
@@ -140,9 +142,9 @@ def agree(comm: Communicator, error: Exception | None, vote: Any = None) -> list
     failed = [(rank, r) for rank, (r, _) in enumerate(gathered) if r is not None]
     if not failed:
         return [v for _, v in gathered]
-    rank, (module, name, message) = failed[0]
+    rank, (module, name, args) = failed[0]
     mine = error is not None and rank == comm.rank
-    exc: Exception = error if mine and error is not None else _rebuild(module, name, message)
+    exc: Exception = error if mine and error is not None else _rebuild(module, name, args)
     exc.add_note(f"(raised by process {rank} of {comm.size})")
     mark_agreed(exc)
     if exc is error:
@@ -189,21 +191,22 @@ def abort_unless_agreed(comm: Communicator, who: str) -> Iterator[None]:
         raise
 
 
-def _describe(error: Exception) -> tuple[str, str, str]:
+def _describe(error: Exception) -> tuple[str, str, tuple[Any, ...]]:
     kind = type(error)
-    return kind.__module__, kind.__qualname__, str(error)
+    simple = all(isinstance(a, str | int | float | bool | None) for a in error.args)
+    return kind.__module__, kind.__qualname__, (error.args if simple else (str(error),))
 
 
-def _rebuild(module: str, name: str, message: str) -> Exception:
-    """An exception of the named type (from a module already imported) with ``message``."""
+def _rebuild(module: str, name: str, args: tuple[Any, ...]) -> Exception:
+    """An exception of the named type (from a module already imported) with ``args``; a
+    RuntimeError with its message when the type cannot be made so."""
     kind: Any = sys.modules.get(module)
     for part in name.split("."):
         kind = getattr(kind, part, None)
+    message = str(args[0]) if len(args) == 1 else str(args)
     if isinstance(kind, type) and issubclass(kind, Exception):
         try:
-            exc = kind(message)
-            if str(exc) == message:
-                return exc
+            return kind(*args)
         except Exception:  # a constructor that wants other arguments
             pass
     return RuntimeError(message)

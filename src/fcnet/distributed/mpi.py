@@ -13,12 +13,27 @@ from fcnet.distributed.base import Communicator
 #: Variables that MPI launchers set in every process they start: the world size.
 #: MPICH's Hydra, Intel MPI and Slurm's srun (PMI), Open MPI, MVAPICH.
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+#: ... and the number of them on this machine.
+LOCAL_SIZE_VARIABLES = (
+    "MPI_LOCALNRANKS",
+    "OMPI_COMM_WORLD_LOCAL_SIZE",
+    "MV2_COMM_WORLD_LOCAL_SIZE",
+)
 
 
 def launched_size() -> int:
     """The number of processes an MPI launcher started this one among (1 when none did), read
     from the launcher's environment variables without importing MPI."""
-    for name in SIZE_VARIABLES:
+    return _from_environment(SIZE_VARIABLES)
+
+
+def launched_local_size() -> int:
+    """How many of them run on this machine (1 when the launcher does not say)."""
+    return _from_environment(LOCAL_SIZE_VARIABLES)
+
+
+def _from_environment(names: tuple[str, ...]) -> int:
+    for name in names:
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) >= 1:
             return int(value)
@@ -60,6 +75,7 @@ class MPICommunicator(Communicator):
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank = int(self.comm.Get_rank())
         self.size = int(self.comm.Get_size())
+        self.local_size = min(launched_local_size(), self.size)
 
     def allreduce(self, array: Any) -> None:
         if self.size == 1:

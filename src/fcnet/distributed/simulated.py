@@ -58,7 +58,7 @@ class SimulatedCommunicator(Communicator):
     def __init__(self, world: SimulatedWorld, rank: int) -> None:
         self.world = world
         self.rank = rank
-        self.size = world.size
+        self.size = self.local_size = world.size  # threads of one process
 
     def allreduce(self, array: Any) -> None:
         parts = self.world._exchange(self.rank, np.array(array, copy=True))

@@ -21,11 +21,12 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from contextlib import closing
+from contextlib import closing, nullcontext
 from typing import Any
 
 import numpy as np
 
+from fcnet import backend
 from fcnet.distributed import Communicator, SingleProcess, agreed
 from fcnet.losses import Loss
 from fcnet.sources import Source
@@ -36,7 +37,7 @@ from fcnet.train.grads import GradBuffer, largest_product, lr_scale
 from fcnet.train.guard import DeviceGuard, HostGuard
 from fcnet.train.history import History, TrainingDiverged
 from fcnet.train.signals import InterruptGuard
-from fcnet.train.stream import SourceRows, stream_order
+from fcnet.train.stream import SourceRows, StreamBatches, stream_order
 
 
 def no_reduce(grads: GradBuffer) -> None:
@@ -93,9 +94,11 @@ class LoopMixin:
         self._call_back("on_train_begin", model)
         model.stop_training = False
         rows = min(self.batch_size, len(self.train_idx))
+        largest = largest_product(model, rows)
         with (
             InterruptGuard() as interrupts,
-            ops.threads_for_training(largest_product(model, rows)),
+            ops.threads_for_training(largest),
+            self._sharing_cores(ops, largest),
             closing(self.batches),
         ):
             self._interrupts = interrupts
@@ -192,6 +195,17 @@ class LoopMixin:
         order = self.rng.permutation(self.train_idx)
         sort_batches(order, batch_bounds(len(order), self.batch_size, self.min_rows))
         return order
+
+    def _sharing_cores(self, ops: Any, largest: int) -> Any:
+        """Fewer BLAS threads when something else computes on this machine's cores: the thread
+        reading a source ahead, and the other processes of a data-parallel run here (their
+        BLAS threads would otherwise outnumber the cores, which slows every product down)."""
+        streaming = isinstance(self.batches, StreamBatches)
+        local = self.comm.local_size if self.comm.size > 1 else 1
+        if backend.blas_threads_for(largest) is not None or not (streaming or local > 1):
+            return nullcontext()  # the user's choice, or one thread already
+        threads = max(1, backend.worker_threads() // local - int(streaming))
+        return getattr(ops, "blas_threads", lambda n: nullcontext())(threads)
 
     # --- what a data-parallel trainer overrides ----------------------------------------------
     def _synchronise(self, progress: dict[str, Any] | None) -> None:

@@ -15,7 +15,8 @@ numbers, the same model.
 
 :class:`StreamBatches` gathers a step's rows from the groups they are in, reading each group
 once per epoch, in the order the process needs them, one group ahead in a helper thread, and
-dropping a group as soon as the process is past its last row.
+dropping a group as soon as the process is past its last row: it holds at most ``window + 1``
+groups (more only when one step's rows span more groups than that).
 """
 
 from __future__ import annotations
@@ -71,6 +72,23 @@ class SourceRows:
             g = int(groups[lo])
             block = prepare(source.read_group(g, model.dtype))
             out[lo:hi] = model._predict_raw(block[rows[lo:hi] - source.group_starts[g]], 4096)
+        return out
+
+
+class ArrayRows(SourceRows):
+    """Some rows of an array too large to copy (a memory map), to predict by blocks."""
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
+        super().__init__(X, rows)
+
+    def __getitem__(self, part: slice) -> ArrayRows:
+        return ArrayRows(self.source, self.rows[part])
+
+    def outputs(self, model: Any, prepare: Any) -> np.ndarray:
+        out = np.empty((len(self.rows), model.n_out or 1), dtype=model.dtype)
+        for lo in range(0, len(self.rows), 4096):
+            block = self.source[self.rows[lo : lo + 4096]]  # a copy of these rows only
+            out[lo : lo + len(block)] = model._predict_raw(block, 4096)
         return out
 
 
@@ -190,9 +208,9 @@ class StreamBatches:
 
     def _read_ahead(self) -> None:
         """Keep the next group being read while the process trains on those it holds (at most
-        two windows of groups held or being read)."""
+        a window of groups and one more, held or being read)."""
         pending = sum(isinstance(e, Future) and not e.done() for e in self._blocks.values())
-        cap = 2 * max(int(getattr(self.source, "window", 1)), 1)
+        cap = max(int(getattr(self.source, "window", 1)), 1) + 1
         while self._plan and pending < 1 and len(self._blocks) < cap:
             g = self._plan.pop(0)
             if g not in self._blocks:

@@ -13,7 +13,7 @@ from fcnet.data import encode_labels, encode_with_classes, split_rows
 from fcnet.losses import check_sample_weight, get_loss
 from fcnet.sources import Source
 from fcnet.train.batches import Batches
-from fcnet.train.stream import SourceRows, StreamBatches
+from fcnet.train.stream import ArrayRows, SourceRows, StreamBatches
 
 
 class DataMixin:
@@ -29,6 +29,11 @@ class DataMixin:
     ) -> None:
         model, loss = self.model, self.loss
         if isinstance(X, Source):  # streamed: the targets read whole, the features by groups
+            if not getattr(getattr(model, "preprocessing", None), "fitted", True):
+                raise RuntimeError(
+                    "fit: a data source is read one group of rows at a time, so the model's "
+                    "TabularEncoder cannot be fitted on it; fit the encoder on a sample first."
+                )
             if y is not None:
                 raise TypeError(
                     f"fit: X is a data source ({type(X).__name__}), whose targets come from it; "
@@ -145,6 +150,8 @@ class DataMixin:
         self.train_idx = train_idx
         if isinstance(self.X, Source):
             self.val = (SourceRows(self.X, np.flatnonzero(held_out)), self.Y[held_out])
+        elif isinstance(self.X, np.memmap):  # predicted by blocks, never copied whole
+            self.val = (ArrayRows(self.X, np.flatnonzero(held_out)), self.Y[held_out])
         else:
             self.val = (self.X[held_out], self.Y[held_out])
 
