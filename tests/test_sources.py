@@ -265,7 +265,9 @@ def test_a_memory_mapped_array_is_used_without_a_copy(tmp_path):
     np.save(path, rng.normal(size=(24_000, 100)).astype(np.float32))  # 9.6 MB
     y = rng.integers(0, 3, 24_000)
     X = np.load(path, mmap_mode="r")
-    model = fcnet.Sequential([fcnet.Dense(100, 8, activation="relu", rng=0), fcnet.Dense(8, 3)])
+    model = fcnet.Sequential(
+        [fcnet.Dense(100, 8, activation="relu", rng=0), fcnet.Dense(8, 3, rng=1)]
+    )
     # the row numbers, the batches, the outputs (and blocks of the validation rows): not X
     for kw, bound in ((dict(), X.nbytes / 4), (dict(validation_split=0.2), X.nbytes / 3)):
         tracemalloc.start()
@@ -273,8 +275,12 @@ def test_a_memory_mapped_array_is_used_without_a_copy(tmp_path):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert peak < bound, kw
-    in_memory = fcnet.Sequential([fcnet.Dense(100, 8, activation="relu", rng=0), fcnet.Dense(8, 3)])
+    in_memory = fcnet.Sequential(
+        [fcnet.Dense(100, 8, activation="relu", rng=0), fcnet.Dense(8, 3, rng=1)]
+    )
     in_memory.fit(np.array(X), y, epochs=1, batch_size=256, rng=0)
-    model = fcnet.Sequential([fcnet.Dense(100, 8, activation="relu", rng=0), fcnet.Dense(8, 3)])
+    model = fcnet.Sequential(
+        [fcnet.Dense(100, 8, activation="relu", rng=0), fcnet.Dense(8, 3, rng=1)]
+    )
     model.fit(X, y, epochs=1, batch_size=256, rng=0)
     assert same(params(model), params(in_memory))
