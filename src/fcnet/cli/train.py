@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fcnet.cli import stream
 from fcnet.cli.common import (
     CLASSIFICATION_METRICS,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     REGRESSION_METRICS,
     UsageError,
@@ -21,19 +19,29 @@ from fcnet.cli.common import (
     check_positive,
     check_seed,
     check_writable,
-    for_labels,
     int_list,
     load_dataset,
     loss_name,
 )
-from fcnet.cli.output import Output, Progress
 from fcnet.cli.tabular import as_table, build_model, fit_encoder, network_words, take
+from fcnet.cli.train_common import (
+    as_labels,
+    final_line,
+    fit_quietly,
+    interrupted,
+    output_for,
+    targets_for,
+)
 
 _TRAIN_EPILOG = """\
-DATA is a .csv, .parquet, .npz or .idx/.idx.gz file; without it the bundled digits are used
-(1,797 8x8 images, 10 classes). String labels become the model's classes. The data are split
-(stratified for classification, seeded) into training, validation (--val) and test (--test)
-parts; the scaler is fitted on the training part and saved with the model.
+DATA is a .csv, .parquet, .npz, .npy or .idx/.idx.gz file; without it the bundled digits are
+used (1,797 8x8 images, 10 classes). String labels become the model's classes. The data are
+split (stratified for classification, seeded) into training, validation (--val) and test
+(--test) parts; the scaler is fitted on the training part and saved with the model.
+
+A .npy array is memory-mapped, and a Parquet file too large for memory streamed by row groups
+(--stream): the parts are then whole groups of rows. Started by an MPI launcher, every process
+trains its share of each batch and process 0 prints and writes the files.
 
 examples:
   fcnet train --hidden 128 --epochs 30 --out out/model.safetensors --plot out/curves.png
@@ -41,6 +49,8 @@ examples:
   fcnet train houses.parquet --target price --task regression --loss huber --scale minmax
   fcnet train big.csv --target y --checkpoint run.ckpt            # Ctrl-C, then:
   fcnet train big.csv --target y --checkpoint run.ckpt --resume
+  mpiexec -n 4 fcnet train big.parquet --target y      # data-parallel over 4 processes
+  fcnet train X.npy --target y.npy                     # a memory-mapped array and its labels
 
 exit codes: 0 ok, 2 usage or data error, 3 training diverged, 130 interrupted
 """
@@ -105,20 +115,44 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     parser.add_argument("--plot", metavar="PNG", help="learning curves (and a confusion matrix)")
     parser.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint every epoch")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    parser.add_argument(
+        "--stream",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="read the data by row groups instead of whole (default auto: a .npy, or a "
+        "Parquet file too large for memory)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the final lines")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``fcnet train`` with the parsed ``args``; return the exit code."""
-    from fcnet.activations import ACTIVATIONS
-    from fcnet.data import encode_with_classes, split_rows
-    from fcnet.optimizers import OPTIMIZERS
+    """Run ``fcnet train`` with the parsed ``args``; return the exit code.
 
-    hidden = int_list("--hidden", args.hidden, allow_empty=True)
-    activation = check_name("--activation", args.activation, ACTIVATIONS)
-    optimizer = check_name("--optimizer", args.optimizer, OPTIMIZERS)
-    loss = None if args.loss == "auto" else loss_name(args.loss)
+    Under an MPI launcher (``mpiexec -n 4 fcnet train ...``) every process runs this and they
+    train one model data-parallel (``fit(distributed=...)``): process 0 prints and writes the
+    model and the checkpoint. Data too large for memory is streamed (:mod:`fcnet.cli.stream`).
+    """
+    from fcnet.distributed import SingleProcess, abort_unless_agreed, agreed, auto
+
+    comm = auto()  # the MPI world when a launcher started several processes, else None
+    world = comm or SingleProcess()
+    with abort_unless_agreed(world, "fcnet train"):
+        with agreed(world):  # flags and data: a failure on one process fails all
+            _check_flags(args)
+            streamed = stream.wanted(args, world)
+        if streamed:
+            return stream.run(args, comm, world)
+        with agreed(world):
+            plan = _prepare(args, world.rank)
+        history = _fit(args, plan, comm, world.rank)
+        if history.interrupted:
+            return interrupted(args, history, world.rank)
+        return _report(args, plan, history, world.rank)
+    raise AssertionError("unreachable")  # abort_unless_agreed re-raises what it caught
+
+
+def _check_flags(args: argparse.Namespace) -> None:
     check_positive("--lr", args.lr)
     check_positive("--epochs", args.epochs)
     check_positive("--batch-size", args.batch_size)
@@ -141,35 +175,25 @@ def run(args: argparse.Namespace) -> int:
 
         require_matplotlib()
 
-    show = Output(quiet=args.quiet)
+
+def _prepare(args: argparse.Namespace, rank: int) -> dict[str, Any]:
+    """Everything before training: the flags' values, the data and its split, the model."""
+    from fcnet.activations import ACTIVATIONS
+    from fcnet.data import split_rows
+    from fcnet.optimizers import OPTIMIZERS
+
+    hidden = int_list("--hidden", args.hidden, allow_empty=True)
+    activation = check_name("--activation", args.activation, ACTIVATIONS)
+    optimizer = check_name("--optimizer", args.optimizer, OPTIMIZERS)
+    loss = None if args.loss == "auto" else loss_name(args.loss)
+    show = output_for(args, rank)
     dataset = load_dataset(args.data, args.target)
     tabular = dataset.is_table or args.categorical is not None or args.drop is not None
     if tabular and args.data is None:
         raise UsageError("--categorical and --drop need a DATA file with named columns.")
     X = as_table(dataset) if tabular else np.asarray(dataset.X)
     y = np.asarray(dataset.y)
-    task = _resolve_task(args.task, y, loss)
-    if loss is None:
-        loss = "cross_entropy" if task == "classification" else "mse"
-    if (task == "classification") != for_labels(loss):
-        raise UsageError(f"--loss {loss} does not fit the task ({task}); change --loss or --task.")
-
-    classes = codes = None
-    if task == "classification":
-        codes, classes = _encode(y)
-        if len(classes) < 2:
-            raise UsageError(f"the target holds one class only ({classes[0]!r}); need two or more.")
-        targets = codes
-        n_out = len(classes)
-        if loss == "binary_cross_entropy":
-            if len(classes) != 2:
-                raise UsageError(
-                    f"--loss binary_cross_entropy needs 2 classes, the target has {len(classes)}."
-                )
-            targets, n_out = codes.astype(np.float64), 1
-    else:
-        targets = _numeric_targets(y)
-        n_out = 1 if targets.ndim == 1 else targets.shape[1]
+    task, loss, targets, n_out, classes, codes = targets_for(args, y, loss)
 
     rng = np.random.default_rng(args.seed)
     rest, test_rows = split_rows(len(X), args.test, rng, labels=codes)
@@ -192,7 +216,6 @@ def run(args: argparse.Namespace) -> int:
         n_in, hidden, n_out, activation, args.dropout, rng, preprocessing if tabular else None
     )
     model.preprocessing = preprocessing
-    metrics = ["accuracy"] if task == "classification" else ["mae"]
     name = "the bundled digits" if args.data is None else f"'{args.data}'"
     show.line(
         f"{name}: {len(X)} samples, {X.shape[1]} features, {task}"
@@ -206,59 +229,52 @@ def run(args: argparse.Namespace) -> int:
         f"{model.n_params():,} parameters; loss {loss}, {optimizer} lr={args.lr:g}, "
         f"{args.epochs} epochs, batch {args.batch_size}, scale {args.scale}, seed {args.seed}"
     )
+    return dict(
+        show=show, X=X, y=y, task=task, loss=loss, targets=targets, classes=classes,
+        codes=codes, rng=rng, model=model, optimizer=optimizer, name=name,
+        parts=[("training", train_rows), ("validation", val_rows), ("test", test_rows)],
+    )  # fmt: skip
 
-    progress = Progress(args.epochs, quiet=args.quiet)
+
+def _fit(args: argparse.Namespace, plan: dict[str, Any], comm: Any, rank: int) -> Any:
+    X, targets, parts = plan["X"], plan["targets"], dict(plan["parts"])
+    val_rows = parts["validation"]
     validation = (take(X, val_rows), targets[val_rows]) if len(val_rows) else None
-    # A diverging run ends in TrainingDiverged (exit 3); numpy's overflow warnings on the way
-    # there would only clutter the output.
-    quiet_numpy = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
-    try:
-        with quiet_numpy, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UserWarning)
-            history = model.fit(
-                take(X, train_rows),
-                targets[train_rows],
-                loss=loss,
-                optimizer=optimizer,
-                lr=args.lr,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                validation_data=validation,
-                metrics=metrics,
-                callbacks=[progress],
-                checkpoint=args.checkpoint,
-                resume=args.resume,
-                rng=int(rng.integers(2**31)),
-            )
-    finally:
-        progress.close()
-    for warning in caught:
-        print(f"fcnet: warning: {str(warning.message).removeprefix('fit: ')}", file=sys.stderr)
-    if history.interrupted:
-        where = (
-            f"; checkpoint written to '{args.checkpoint}' (continue with --resume)"
-            if args.checkpoint
-            else "; no checkpoint (use --checkpoint PATH to be able to resume)"
-        )
-        print(
-            f"fcnet: training interrupted after {len(history.epoch)} epoch(s){where}.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
+    return fit_quietly(
+        args,
+        plan["model"],
+        rank,
+        take(X, parts["training"]),
+        targets[parts["training"]],
+        loss=plan["loss"],
+        optimizer=plan["optimizer"],
+        validation_data=validation,
+        metrics=["accuracy"] if plan["task"] == "classification" else ["mae"],
+        rng=int(plan["rng"].integers(2**31)),
+        distributed=comm,
+    )
 
+
+def _report(args: argparse.Namespace, plan: dict[str, Any], history: Any, rank: int) -> int:
+    from fcnet.data import encode_with_classes
+
+    model, X, y, targets = plan["model"], plan["X"], plan["y"], plan["targets"]
+    classes, codes, parts, show = plan["classes"], plan["codes"], plan["parts"], plan["show"]
+    task, name = plan["task"], plan["name"]
     if classes is not None:
         model.classes = classes
-    parts = [("training", train_rows), ("validation", val_rows), ("test", test_rows)]
     report_metrics = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
     results = {
         part: model.evaluate(
-            take(X, rows), _as_labels(y, targets, rows, classes), metrics=report_metrics
+            take(X, rows), as_labels(y, targets, rows, classes), metrics=report_metrics
         )
         for part, rows in parts
         if len(rows)
     }
     rows_per_part = {part: len(rows) for part, rows in parts if len(rows)}
     show.table(results, rows_per_part)
+    if rank != 0:  # process 0 writes the files
+        return EXIT_OK
 
     from fcnet.io import save
 
@@ -287,52 +303,5 @@ def run(args: argparse.Namespace) -> int:
             written.append(f"confusion matrix written to {cm_path}")
     for line in written:
         show.line(line)
-
-    final_part = (
-        "test" if "test" in results else "validation" if "validation" in results else "training"
-    )
-    final = results[final_part]
-    if task == "classification":
-        show.final(f"{final_part} accuracy: {final['accuracy']:.4f}")
-    else:
-        show.final(f"{final_part} rmse: {final['rmse']:.4g}  r2: {final['r2']:.4f}")
+    final_line(show, task, results)
     return EXIT_OK
-
-
-def _resolve_task(requested: str, y: np.ndarray, loss: str | None) -> str:
-    if requested != "auto":
-        return requested
-    if loss is not None:
-        return "classification" if for_labels(loss) else "regression"
-    from fcnet.data import infer_task
-
-    task = infer_task(y)
-    return "regression" if task == "regression" else "classification"
-
-
-def _encode(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from fcnet.data import encode_labels
-
-    if y.ndim != 1:
-        raise UsageError(
-            f"classification needs one label per sample, got targets of shape {y.shape}."
-        )
-    codes, classes = encode_labels(y)
-    return np.asarray(codes, dtype=np.int64), np.asarray(classes)
-
-
-def _as_labels(y: np.ndarray, targets: np.ndarray, rows: np.ndarray, classes: Any) -> np.ndarray:
-    # With classes set, evaluate expects the original labels; a regressor gets the values.
-    return y[rows] if classes is not None else targets[rows]
-
-
-def _numeric_targets(y: np.ndarray) -> np.ndarray:
-    if y.dtype.kind not in "biuf":
-        try:
-            return y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise UsageError(
-                "regression needs numeric targets; this target holds text "
-                "(use --task classification)."
-            ) from None
-    return y.astype(np.float64, copy=False)
