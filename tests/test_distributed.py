@@ -433,3 +433,37 @@ def test_the_control_word_is_no_gradient():
     grads.clip(grads.sum_of_squares(), 1.0)
     assert np.all(grads.control == 1e300)
     assert grads.flats[0].size == sum(g.size for g in grads.grads.values()) + 3
+
+
+def test_processes_on_a_device_train_the_model_of_the_cpu():
+    """The device path (reads once a step: the control word; the divergence verdict of the
+    device guard), on the fake device of the tests, with every option that reduces."""
+    from fake_device import FakeDeviceArray, FakeDeviceOps
+
+    device = FakeDeviceOps()
+    X, y = data()
+    X = X.astype(np.float32)
+
+    def build():
+        return fcnet.Sequential(
+            [
+                fcnet.Dense(5, 16, activation="relu", rng=0),
+                fcnet.BatchNorm(16),
+                fcnet.Dropout(0.2),
+                fcnet.Dense(16, 3, rng=1),
+            ]
+        )
+
+    kw = dict(epochs=2, batch_size=32, rng=0, metrics=["accuracy"], validation_split=0.2)
+    cpu = build()
+    want = cpu.fit(X, y, **kw)
+
+    def run(comm):
+        model = build().to(device)
+        history = model.fit(X, y, distributed=comm, **kw)
+        host = [device.to_host(p) if isinstance(p, FakeDeviceArray) else p for p in params(model)]
+        return host, history
+
+    for got, history in simulate(2, run):
+        assert_close(got, params(cpu), rtol=1e-5)
+        np.testing.assert_allclose(history.history["val_loss"], want.history["val_loss"], 1e-5)

@@ -12,8 +12,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from fcnet.distributed.base import Communicator
 
 
@@ -61,7 +59,7 @@ class SimulatedCommunicator(Communicator):
         self.size = self.local_size = world.size  # threads of one process
 
     def allreduce(self, array: Any) -> None:
-        parts = self.world._exchange(self.rank, np.array(array, copy=True))
+        parts = self.world._exchange(self.rank, array.copy())  # on the array's device
         total = parts[0].copy()
         for part in parts[1:]:
             total += part

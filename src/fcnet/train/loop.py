@@ -18,6 +18,7 @@ backward pass and apply ``W <- W - lr X^T dZ`` with one matrix product each once
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 import warnings
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from fcnet import backend
+from fcnet._ops.numpy_ops import cpu_ops
 from fcnet.distributed import Communicator, SingleProcess, agreed
 from fcnet.losses import Loss
 from fcnet.sources import Source
@@ -290,11 +292,20 @@ class LoopMixin:
             logs.update(metric_values(self.metrics, self.Y[order], outputs, task))
         if self.val is not None:
             outputs = self._validation_outputs()
-            val_logs = scores(self.loss, outputs, self.val[1], self.metrics, None)
+            val_logs = scores(self._host_loss(), outputs, self.val[1], self.metrics, None)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         logs["lr"] = self.optimizer.lr
         self._epoch_seconds = time.perf_counter() - started
         return logs
+
+    def _host_loss(self) -> Any:
+        """The loss, computing on the host: the validation outputs are host arrays."""
+        if self.model.ops.host_checks or not isinstance(self.loss, Loss):
+            return self.loss
+        host = getattr(self, "_loss_on_host", None)
+        if host is None:
+            host = self._loss_on_host = copy.copy(self.loss).to(cpu_ops())
+        return host
 
     def _diverged(
         self, epoch: int, step: int, what: str, value: Any, *, restore_epoch: bool = False
