@@ -580,3 +580,13 @@ def test_importing_fcnet_does_not_import_sklearn():
     code = "import sys, fcnet; fcnet.Sequential; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_two_classes_have_two_probability_columns():
+    X, y = _blobs(n=60)
+    labels = np.where(y == 0, "no", "yes")
+    clf = MLPClassifier(**QUICK).fit(X, labels)
+    proba = clf.predict_proba(X)
+    assert clf.n_outputs_ == 2 and proba.shape == (60, 2) and proba.dtype == np.float64
+    np.testing.assert_allclose(np.log(proba), clf.predict_log_proba(X), rtol=1e-12)
+    assert clf.score(X, labels) > 0.95

@@ -37,10 +37,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ``sigmoid`` (also scikit-learn's ``logistic``), ``gelu``, ``elu``, ``leaky_relu``,
         ``softplus``, ``identity``.
     solver : {"adam", "sgd", "adamw", "rmsprop"}, default "adam"
-        fcnet's optimizer (PyTorch's update equations). ``adam`` adds ``epsilon`` to
-        sqrt(v_hat) where scikit-learn adds it to sqrt(v) (a negligible difference); ``adamw``
-        also decays every parameter (biases included) by lr * 0.01 a step, besides ``alpha``;
-        ``rmsprop`` smooths with 0.99. scikit-learn's ``lbfgs`` is not available.
+        fcnet's optimizer (PyTorch's update equations). ``sgd`` takes scikit-learn's steps
+        (momentum and Nesterov's included); ``adam`` adds ``epsilon`` to sqrt(v_hat) where
+        scikit-learn adds it to sqrt(v), so scikit-learn's epsilon acts as
+        epsilon / sqrt(1 - beta_2^t), larger in the first steps (the same steps once epsilon
+        is small beside sqrt(v_hat)); ``adamw`` also decays every parameter (biases included)
+        by lr * 0.01 a step, besides ``alpha``; ``rmsprop`` smooths with 0.99.
+        scikit-learn's ``lbfgs`` is not available.
     alpha : float, default 1e-4
         L2 penalty on the weights (not the biases), as in scikit-learn, where a batch of b
         rows with weights w adds ``alpha / (2 sum w) ||W||^2`` to the batch's mean loss. fcnet's
