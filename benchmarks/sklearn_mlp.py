@@ -54,14 +54,18 @@ TABLES = {
 def cpu_name() -> str:
     """The CPU's model name (from /proc/cpuinfo on Linux), and the cores this process sees."""
     name = platform.processor() or platform.machine()
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as handle:
             for line in handle:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    if "model name" in fields:
+        name = fields["model name"]
+        if "cpu family" in fields and "model" in fields:
+            name += f" (family {fields['cpu family']}, model {fields['model']})"
     return f"{name}, {os.cpu_count()} logical cores"
 
 
