@@ -411,19 +411,25 @@ def test_fitted_attributes():
     assert early.t_ == early.n_iter_ * 81  # 9 of the 90 rows validate
 
 
-def test_early_stopping_keeps_the_best_epoch():
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_early_stopping_keeps_the_best_epoch(cls):
     X, y = _blobs(n=150)
-    target = X @ np.array([1.0, -1.0, 2.0, 0.0]) + 0.3 * np.random.default_rng(1).normal(size=150)
-    reg = MLPRegressor(early_stopping=True, **QUICK).fit(X, target)
-    assert reg.n_iter_ > reg.n_iter_no_change + 1  # it stopped, the best epoch is behind
-    best = int(np.argmax(reg.validation_scores_))
-    assert max(reg.validation_scores_[best + 1 :], default=-np.inf) <= reg.best_validation_score_
+    if cls is MLPRegressor:
+        y = X @ np.array([1.0, -1.0, 2.0, 0.0]) + 0.3 * np.random.default_rng(1).normal(size=150)
+    est = cls(early_stopping=True, **QUICK).fit(X, y)
+    scores = est.validation_scores_
+    assert est.n_iter_ > est.n_iter_no_change + 1  # it stopped, the best epoch is behind
+    best = len(scores) - 1 - int(np.argmax(scores[::-1]))  # the last of the best
+    assert scores[best] == est.best_validation_score_ == max(scores)
+    if cls is MLPClassifier:
+        assert scores.count(max(scores)) > 1  # accuracy on 15 rows: ties, the later one kept
     # the parameters kept are those of that epoch: refit that many epochs and compare
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        again = MLPRegressor(early_stopping=True, **dict(QUICK, max_iter=best + 1))
-        again.fit(X, target)
-    np.testing.assert_array_equal(reg.predict(X), again.predict(X))
+        again = cls(early_stopping=True, **dict(QUICK, max_iter=best + 1)).fit(X, y)
+    np.testing.assert_array_equal(est.predict(X), again.predict(X))
+    for a, b in zip(est.coefs_, again.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_hidden_layers_options_build_the_network():

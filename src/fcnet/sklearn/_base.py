@@ -9,7 +9,9 @@ One epoch of ``fit`` is one pass of fcnet's training loop over the training rows
     stop when no_improvement > n_iter_no_change
 
 and with early stopping the parameters of the epoch with the best validation score are put back
-when training ends.
+when training ends (of several epochs with that score, the last: scikit-learn keeps the first,
+but on the few rows of a validation set accuracy often stays flat for many epochs while training
+goes on improving the model).
 """
 
 from __future__ import annotations

@@ -76,8 +76,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Nesterov's momentum for ``solver="sgd"`` (when momentum > 0).
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the rows (stratified) and stop when the validation
-        accuracy stops improving; the best epoch's parameters are kept. At least 2 rows (and one
-        of every class with two or more rows) are held out.
+        accuracy stops improving; the best epoch's parameters are kept (the last of equally good
+        epochs, where scikit-learn keeps the first). At least 2 rows (and one of every class with
+        two or more rows) are held out.
     validation_fraction : float, default 0.1
         Share of the rows held out for early stopping.
     beta_1, beta_2 : float, default 0.9, 0.999

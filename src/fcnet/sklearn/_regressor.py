@@ -87,7 +87,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Nesterov's momentum for ``solver="sgd"`` (when momentum > 0).
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the rows (at least 2) and stop when the validation
-        R^2 stops improving; the best epoch's parameters are kept.
+        R^2 stops improving; the best epoch's parameters are kept (the last of equally good
+        epochs, where scikit-learn keeps the first).
     validation_fraction : float, default 0.1
         Share of the rows held out for early stopping.
     beta_1, beta_2 : float, default 0.9, 0.999
