@@ -44,9 +44,15 @@ if os.environ.get("FCNET_DOCS_ALL_PAGES"):
         "math/gradcheck/",
         "tutorials/backprop/",
         "tutorials/custom-layer/",
+        "tutorials/cli-csv/",
+        "tutorials/checkpoints/",
+        "reference/cli/",
+        "reference/formats/",
         "api/losses/",
         "",
     ]
+# pages with no formula of their own (checked for console errors and outside loads alone)
+PLAIN = {"tutorials/cli-csv/", "tutorials/checkpoints/", "reference/cli/"}
 
 FLAGS = [
     "--headless",
@@ -142,7 +148,8 @@ def test_page_renders_its_formulas(browser, server, page, tmp_path) -> None:
     report = browser.execute_script(REPORT)
     text = browser.find_element(By.TAG_NAME, "body").text
 
-    assert report["sources"] > 0, f"{page}: no formula on the page"
+    if page not in PLAIN:
+        assert report["sources"] > 0, f"{page}: no formula on the page"
     assert report["formulas"] >= report["sources"], report
     assert not report["errors"], f"{page}: TeX errors {report['errors']}"
     for raw in ("$$", "\\frac", "\\(", "\\[", "\\begin", "\\mathbf"):

@@ -139,3 +139,22 @@ def leave() -> None:
     folder = Path.cwd()
     os.chdir(_previous_folders.pop())
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def compact_json(value: Any, width: int = 96, indent: int = 0, used: int = 0) -> str:
+    """JSON indented by 2 spaces a level, with every object or list that fits in ``width``
+    columns (after the ``used`` columns of its line) written on one line."""
+    import json
+
+    flat = json.dumps(value)
+    if indent + used + len(flat) <= width or not isinstance(value, dict | list) or not value:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            label = json.dumps(key) + ": "
+            items.append(pad + label + compact_json(item, width, indent + 2, len(label)))
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + compact_json(item, width, indent + 2) for item in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
