@@ -131,7 +131,11 @@ def _fresh_strict_build(site: Path) -> bool:
     if not stamp.is_file():
         return False
     sources = [ROOT / "mkdocs.yml", *DOCS.rglob("*"), *(ROOT / "src").rglob("*")]
-    newest = max(p.stat().st_mtime for p in sources if p.is_file())
+    newest = max(
+        p.stat().st_mtime
+        for p in sources
+        if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)
+    )
     return stamp.stat().st_mtime > newest
 
 

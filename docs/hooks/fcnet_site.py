@@ -6,11 +6,15 @@
 * ``docs/hooks`` goes on ``sys.path`` so that the pages' build-time blocks can import
   :mod:`worked` (the helpers that turn fcnet's arrays into LaTeX and figures into SVG).
 * matplotlib draws with Agg (no display).
+* The API pages: fcnet's docstrings are numpydoc, with a few reStructuredText habits that
+  Markdown shows as they are; the Sphinx roles before a name (``:func:`fit```) are dropped, and
+  the ``::`` that introduces a literal block reads as ``:``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,3 +70,14 @@ def on_files(files: Any, config: Any) -> Any:
             uri = f"{MATHJAX_PREFIX}/{source.relative_to(root).as_posix()}"
             files.append(File.generated(config, uri, abs_src_path=str(source)))
     return files
+
+
+_SPHINX_ROLE = re.compile(r":(?:func|meth|class|mod|data|attr|obj|exc):(?=<code)")
+_LITERAL_MARK = re.compile(r"::(?=</p>)")
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    """Tidy what reStructuredText habits of the docstrings leave in the API pages."""
+    if not page.file.src_uri.startswith("api/"):
+        return html
+    return _LITERAL_MARK.sub(":", _SPHINX_ROLE.sub("", html))

@@ -158,3 +158,19 @@ def compact_json(value: Any, width: int = 96, indent: int = 0, used: int = 0) ->
         return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
     items = [pad + compact_json(item, width, indent + 2) for item in value]
     return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+def signature(obj: Any, name: str | None = None) -> str:
+    """``name(arguments with their defaults)`` as inline code, read from the object itself."""
+    import inspect
+
+    label = name or f"{obj.__module__}.{obj.__qualname__}"
+    parts = []
+    for parameter in inspect.signature(obj).parameters.values():
+        if parameter.kind is parameter.KEYWORD_ONLY and "*" not in parts:
+            parts.append("*")
+        text = parameter.name
+        if parameter.default is not parameter.empty:
+            text += f"={parameter.default!r}"
+        parts.append(text)
+    return f"`{label}({', '.join(parts)})`"
