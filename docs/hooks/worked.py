@@ -29,7 +29,10 @@ def num(value: float, digits: int = 6) -> str:
     text = f"{value:.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
-        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        power = rf"10^{{{int(exponent)}}}"
+        if mantissa in ("1", "-1"):
+            return power if mantissa == "1" else "-" + power
+        return rf"{mantissa} \times {power}"
     return text
 
 
