@@ -33,7 +33,7 @@ test: $(VENV)/.installed-test
 # --strict turns every warning (a broken link, a failing build-time block) into an error; the
 # stamp tells tests/test_docs.py that site/ holds a strict build it may reuse.
 docs: $(VENV)/.installed-docs
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	touch site/.strict-build
 
 docs-serve: $(VENV)/.installed-docs
