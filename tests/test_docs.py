@@ -149,7 +149,13 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return ROOT / "site"
     out = tmp_path_factory.getbasetemp() / "fcnet-site"
     if not (out / "index.html").is_file():
-        command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
+        command = [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+        ]  # --quiet would hide the warnings
         build = subprocess.run(
             [*command, "--site-dir", str(out)],
             cwd=ROOT,
