@@ -144,7 +144,7 @@ def test_classifier_labels_without_classes_are_int64_and_numeric_classes_map():
             np.testing.assert_array_equal(outputs["label"], model.predict(X))
 
 
-@pytest.mark.parametrize("classes", [None, [3, 7], ["no", "yes"]])
+@pytest.mark.parametrize("classes", [None, [3, 7], ["no", "yes"], [False, True]])
 def test_binary_one_output(classes):
     model = _network("elu", "float32", n_out=1)
     model.task = "binary"

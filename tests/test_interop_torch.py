@@ -123,6 +123,7 @@ def test_state_dict_with_architecture_keeps_everything():
         assert back.get_config() == model.get_config()
         X = _inputs()
         np.testing.assert_array_equal(back.predict_proba(X), model.predict_proba(X))
+    assert from_torch(to_torch(model), architecture=model).get_config() == model.get_config()
     numpy_state = {k: v.numpy() for k, v in state.items() if "num_batches" not in k}
     back = from_torch(numpy_state, architecture=model)
     np.testing.assert_array_equal(back.params()["0.W"], model.params()["0.W"])

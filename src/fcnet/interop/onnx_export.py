@@ -16,7 +16,7 @@ a new layer). Outputs:
   output is > 0: (batch,) for one output (where ``predict`` without classes gives (m, 1)),
   (batch, k) otherwise;
 * ``label`` is int64, or, when ``model.classes`` is set, those labels (a string tensor for
-  string classes, int64 or double for numbers) through a Gather on a constant array.
+  string classes, int64, double or bool for the others) through a Gather on a constant array.
 
 No ZipMap and no ``ai.onnx.ml`` operator: only the default domain.
 
@@ -163,7 +163,7 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *, opset: int = 1
         Where to write the model (atomically: a crash leaves the old file or the new one).
     opset : int, default 17
         The opset of the default ONNX domain; the IR version is the lowest that allows it
-        (8 for opsets 13 to 18).
+        (7 for opsets 13 and 14, 8 for 15 to 18, 10 for 21).
 
     Returns
     -------
@@ -265,7 +265,9 @@ def _classifier_head(model: Any, graph: Graph, output: str) -> list[Any]:
         classes = np.asarray(classes)
         if classes.dtype.kind in "USO":
             values, label_type = classes.astype(str), TensorProto.STRING
-        elif classes.dtype.kind in "biu":
+        elif classes.dtype.kind == "b":
+            values, label_type = classes, TensorProto.BOOL
+        elif classes.dtype.kind in "iu":
             values, label_type = classes.astype(np.int64), TensorProto.INT64
         else:
             values, label_type = classes.astype(np.float64), TensorProto.DOUBLE

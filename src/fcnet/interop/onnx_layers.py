@@ -21,7 +21,8 @@ into the exporter's module:
 * ``graph.set_input(elem_type, width)``: change the graph's input (an ONNX ``TensorProto``
   element type such as ``onnx.TensorProto.INT64``, and the number of columns), for a
   preprocessing step or first layer that takes something other than the model's float features;
-* ``graph.dtype``, ``graph.opset``, ``graph.scope`` (the prefix of the names it creates).
+* ``graph.dtype``, ``graph.opset``, ``graph.scope`` (the prefix of the names it creates,
+  ``layers.<i>`` or ``preprocessing``) and ``graph.who`` (``layer <i> (<class>)``).
 
 Register a class with the decorator::
 
@@ -228,6 +229,9 @@ def _softmax(activation: Any, graph: Any, Z: str) -> str:
 
 
 # --- preprocessing -------------------------------------------------------------------------------
+_FLOAT, _DOUBLE = 1, 11  # onnx.TensorProto.FLOAT, .DOUBLE (so this module needs no onnx)
+
+
 def _affine_scaler(offset: np.ndarray, scale: np.ndarray, graph: Any, X: str) -> str:
     """(X - offset) / scale computed in float64, as fcnet's ``predict`` does, then cast back."""
     if not _float64(graph):
@@ -237,9 +241,6 @@ def _affine_scaler(offset: np.ndarray, scale: np.ndarray, graph: Any, X: str) ->
     if not _float64(graph):
         scaled = graph.node("Cast", [scaled], to=_FLOAT)
     return scaled
-
-
-_FLOAT, _DOUBLE = 1, 11  # onnx.TensorProto.FLOAT, .DOUBLE (so this module needs no onnx)
 
 
 @register_exporter(StandardScaler)
