@@ -48,6 +48,22 @@ def test_every_layer_computes_on_the_device_as_on_the_cpu(name):
         np.testing.assert_allclose(to_host(device.grads()[key]), grad, rtol=1e-12, atol=1e-12)
 
 
+def test_an_embedding_computes_on_the_device_as_on_the_cpu():
+    def layer():
+        return fcnet.Embedding(4, [1, 3], [5, 40], [3, 2], rng=0, dtype=np.float64)
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(30, 4))
+    X[:, 1] = rng.integers(0, 5, 30)
+    X[:, 3] = rng.integers(0, 40, 30)  # more rows than twice the batch: the add.at route
+    cpu, device = layer(), layer().to(FAKE)
+    np.testing.assert_array_equal(to_host(device.forward(FAKE.asarray(X))), cpu.forward(X))
+    dA = rng.normal(size=(30, cpu.n_out))
+    np.testing.assert_allclose(to_host(device.backward(FAKE.asarray(dA))), cpu.backward(dA))
+    for key, grad in cpu.grads().items():
+        np.testing.assert_allclose(to_host(device.grads()[key]), grad, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("name", sorted(losses.LOSSES))
 def test_every_loss_computes_on_the_device_as_on_the_cpu(name):
     rng = np.random.default_rng(9)

@@ -1,10 +1,14 @@
 """fcnet: fully connected neural networks with hand-written, numerically checked backprop."""
 
+from os import PathLike
+from typing import Any
+
 from fcnet import (
     activations,
     callbacks,
     data,
     initializers,
+    interop,
     losses,
     metrics,
     optimizers,
@@ -21,6 +25,14 @@ from fcnet.normalization import BatchNorm, LayerNorm
 from fcnet.training import History, TrainingDiverged, evaluate, fit
 
 __version__ = "0.1.0"
+
+
+def to_onnx(model: Sequential, path: str | PathLike[str] | None = None, *, opset: int = 17) -> Any:
+    """Export ``model`` to ONNX (needs the onnx package); see :func:`fcnet.interop.to_onnx`."""
+    from fcnet.interop.onnx_export import to_onnx as export
+
+    return export(model, path, opset=opset)
+
 
 __all__ = [
     "BatchNorm",
@@ -42,6 +54,7 @@ __all__ = [
     "get_dtype",
     "get_num_threads",
     "initializers",
+    "interop",
     "load",
     "losses",
     "metrics",
@@ -54,4 +67,5 @@ __all__ = [
     "set_device",
     "set_dtype",
     "set_num_threads",
+    "to_onnx",
 ]

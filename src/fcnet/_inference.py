@@ -17,7 +17,7 @@ from fcnet._ops import NumpyOps
 from fcnet._validation import check_finite_rows
 from fcnet.activations import Activation
 from fcnet.backend import get_num_threads
-from fcnet.layers import BatchNorm, Dense, Dropout, LayerNorm
+from fcnet.layers import BatchNorm, Dense, Dropout, Embedding, LayerNorm
 
 # Inference computes at most this many rows at a time, whatever the batch_size, so that Z is
 # still in cache when the bias and activation passes read it after the product. Measured on 2
@@ -35,7 +35,7 @@ def _parallel_safe(layers: Sequence[Any]) -> bool:
     side by side. A custom layer keeps inference in one thread."""
     for layer in layers:
         kind = type(layer)
-        if kind in (Dense, Dropout, BatchNorm, LayerNorm):
+        if kind in (Dense, Dropout, BatchNorm, LayerNorm, Embedding):
             activation = getattr(layer, "activation", None)
             if activation is not None and type(activation).__module__ != "fcnet.activations":
                 return False

@@ -113,6 +113,22 @@ class Ops:
         """``X[rows]`` into ``out`` (len(rows), ...); ``rows`` are valid row numbers."""
         return self.xp.take(X, rows, axis=0, out=out)
 
+    def scatter_add_rows(self, rows: Any, dZ: Any, out: Any) -> Any:
+        """``out = onehot(rows)^T dZ``: row r of ``out`` (k, d) is the sum of the rows of dZ
+        (m, d) whose entry of ``rows`` (m,) is r (an Embedding's dE). One bincount per column
+        when ``out`` has at most twice as many rows as the batch (a pass over the batch each),
+        else one unbuffered ``add.at`` over the flattened table."""
+        xp = self.xp
+        k, d = out.shape
+        if k <= 2 * len(rows):
+            for j in range(d):
+                out[:, j] = xp.bincount(rows, weights=dZ[:, j], minlength=k)
+            return out
+        out[...] = 0.0
+        flat = rows[:, None] * d + xp.arange(d)
+        xp.add.at(out.reshape(-1), flat.reshape(-1), dZ.reshape(-1))
+        return out
+
     def axpy(self, alpha: float, x: Any, y: Any, scratch: Any) -> None:
         """``y <- y + alpha x`` in place; ``scratch`` (shaped like y) may be overwritten."""
         if alpha == 1.0:

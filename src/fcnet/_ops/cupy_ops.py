@@ -88,26 +88,12 @@ class CupyOps(Ops):
         trans_a: bool = False,
         trans_b: bool = False,
     ) -> Any:
-        cp = self._cp
-        if out.flags.c_contiguous:
+        if out.flags.c_contiguous:  # cupy.matmul(out=) would allocate behind a strided out
             from cupy import cublas
 
-            return cublas.gemm(
-                "T" if trans_a else "N",
-                "T" if trans_b else "N",
-                A,
-                B,
-                out=out,
-                alpha=alpha,
-                beta=beta,
-            )
-        product = cp.matmul(A.T if trans_a else A, B.T if trans_b else B)
-        if beta == 0.0:
-            return cp.multiply(product, alpha, out=out)
-        out *= beta
-        product *= alpha
-        out += product
-        return out
+            ta, tb = "T" if trans_a else "N", "T" if trans_b else "N"
+            return cublas.gemm(ta, tb, A, B, out=out, alpha=alpha, beta=beta)
+        return super().gemm(A, B, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
 
     def axpy(self, alpha: float, x: Any, y: Any, scratch: Any) -> None:
         self._axpy(x, y.dtype.type(alpha), y)

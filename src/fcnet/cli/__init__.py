@@ -14,5 +14,22 @@ result printing, ``app`` the parser and :func:`main`.
 """
 
 from fcnet.cli.app import build_parser, main
+from fcnet.cli.common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_DIVERGED,
+    EXIT_GRADCHECK_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 
-__all__ = ["build_parser", "main"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_DIVERGED",
+    "EXIT_GRADCHECK_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]

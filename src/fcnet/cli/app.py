@@ -11,6 +11,7 @@ from typing import Any
 
 import fcnet.cli.evaluate as evaluate
 import fcnet.cli.explain as explain
+import fcnet.cli.export as export
 import fcnet.cli.gradcheck as gradcheck
 import fcnet.cli.predict as predict
 import fcnet.cli.train as train
@@ -28,6 +29,7 @@ examples:
   fcnet train data.csv --target label --hidden 128,64 --epochs 20 --plot curves.png
   fcnet evaluate model.safetensors test.csv --target label
   fcnet predict model.safetensors new.csv --out predictions.csv --proba
+  fcnet export model.safetensors model.onnx       for ONNX Runtime, in any language
   fcnet gradcheck model.safetensors
   fcnet explain                                   backpropagation step by step, with numbers
 
@@ -37,9 +39,8 @@ exit codes: 0 ok, 1 gradient check failed, 2 usage or data error, 3 training div
 
 #: The commands, in the order ``fcnet --help`` lists them. A new command is a module with
 #: ``add_parser(commands, formatter)`` (which sets ``func=run`` as the parser's default) and
-#: ``run(args) -> int``, imported above and added to this list; ``export`` (from
-#: ``fcnet.interop.command``) goes after ``predict``.
-COMMANDS = [train, evaluate, predict, gradcheck, explain]
+#: ``run(args) -> int``, imported above and added to this list.
+COMMANDS = [train, evaluate, predict, export, gradcheck, explain]
 
 
 def build_parser() -> argparse.ArgumentParser:

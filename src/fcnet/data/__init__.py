@@ -2,8 +2,11 @@
 
 Every loader returns a :class:`Dataset`: ``X`` float32 ``(m, n_features)`` C-contiguous, ``y``
 ``(m,)`` or ``(m, k)`` (or None when the file holds no labels), the feature names and the target
-name. A bad file raises :class:`DataError` (a ``ValueError``) whose one-line message names the
-loader, the file, what was wrong, what was expected and what was found::
+name. A CSV or Parquet table with text columns or missing values comes back as it is, ``X`` a
+pandas DataFrame for :class:`fcnet.preprocessing.TabularEncoder` (``dataset.is_table``); rows
+without a target value are left out with a warning. A bad file raises :class:`DataError` (a
+``ValueError``) whose one-line message names the loader, the file, what was wrong, what was
+expected and what was found::
 
     load_csv: 'x.csv' line 5 has 3 fields, expected 4.
 
@@ -12,7 +15,8 @@ before any memory is allocated for it.
 
 One module per part: ``csv``, ``parquet``, ``npz``, ``idx`` (the formats), ``digits`` (the
 bundled data set), ``dispatch`` (:func:`load`), ``labels`` (class codes and the task guess),
-``split`` (seeded, stratified row splits), ``dataset`` (the result type).
+``split`` (seeded, stratified row splits), ``dataset`` (the result type), ``tables`` (the
+feature columns of a CSV or Parquet table).
 """
 
 from fcnet.data._common import MAX_CLASSES, SUPPORTED_SUFFIXES, DataError

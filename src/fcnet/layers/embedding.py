@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
+from fcnet._ops import default_ops
 from fcnet._random import as_generator
 from fcnet._validation import check_positive_int
 from fcnet.backend import resolve_dtype
-from fcnet.layers.base import as_input, register_layer
+from fcnet.layers.base import as_input, move_to, register_layer
 
 __all__ = ["Embedding", "default_dim"]
 
@@ -105,22 +106,21 @@ class Embedding:
         self.pass_columns = np.array(
             [j for j in range(self.n_in) if j not in set(self.columns)], dtype=np.intp
         )
-        self.tables = {
-            f"E{i}": np.empty((c, d), dtype=self.dtype)
-            for i, (c, d) in enumerate(zip(self.cardinalities, self.dims, strict=True))
-        }
-        self.table_grads = {key: np.zeros_like(E) for key, E in self.tables.items()}
+        self.ops = default_ops()  # where the arrays live and are computed (model.to moves them)
+        shapes = zip(self.cardinalities, self.dims, strict=True)
+        self.tables = {f"E{i}": self.ops.empty(shape, self.dtype) for i, shape in enumerate(shapes)}
+        self.table_grads = {k: self.ops.zeros(E.shape, self.dtype) for k, E in self.tables.items()}
         self.X: np.ndarray | None = None
         self.A: np.ndarray | None = None
         self.codes: list[np.ndarray] | None = None  # c_i of the last forward, as intp
-        self._buffers = Buffers()
+        self._buffers = Buffers(self.ops)
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng: Any = None) -> None:
         """Draw every table from N(0, 1)."""
         generator = as_generator(rng, "Embedding")
         for E in self.tables.values():
-            E[...] = generator.standard_normal(E.shape)
+            E[...] = self.ops.asarray(generator.standard_normal(E.shape), self.dtype)
 
     @classmethod
     def from_encoder(
@@ -153,11 +153,11 @@ class Embedding:
             with np.errstate(invalid="ignore"):  # NaN, inf and huge values: refused below
                 c = column.astype(np.intp)
             bad = (c != column) | (c < 0) | (c >= card)
-            if bad.any():
-                row = int(np.argmax(bad))
+            if bool(self.ops.to_host(bad.any())):  # a read per batch: codes are checked as used
+                row = int(self.ops.to_host(bad.argmax()))
                 raise ValueError(
                     f"Embedding: column {j} row {row}: expected an integer code in "
-                    f"[0, {card}), got {column[row].item()!r}."
+                    f"[0, {card}), got {self.ops.to_host(column[row]).item()!r}."
                 )
             codes.append(c)
         return codes
@@ -174,7 +174,7 @@ class Embedding:
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """A = [X_P, E_0[c_0], ..., E_(k-1)[c_(k-1)]]; X (m, n_in) -> A (m, n_out)."""
-        X = as_input("Embedding", X, self.n_in, self.dtype)
+        X = as_input("Embedding", X, self.n_in, self.dtype, self.ops)
         codes = self._codes(X)
         A = self._gather(X, codes)
         self.X, self.codes, self.A = X, codes, A
@@ -183,7 +183,7 @@ class Embedding:
     def infer(self, X: np.ndarray) -> np.ndarray:
         """The forward for inference: keeps no caches. Returns a buffer the next call
         overwrites."""
-        X = as_input("Embedding", X, self.n_in, self.dtype)
+        X = as_input("Embedding", X, self.n_in, self.dtype, self.ops)
         return self._gather(X, self._codes(X))
 
     def backward(self, dA: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
@@ -198,7 +198,7 @@ class Embedding:
         start = len(self.pass_columns)
         for c, dE in zip(self.codes, self.table_grads.values(), strict=True):
             d = dE.shape[1]
-            _scatter_add(c, dA[:, start : start + d], dE)  # dE_i = onehot(c_i)^T dZ_i
+            self.ops.scatter_add_rows(c, dA[:, start : start + d], dE)  # dE_i = onehot(c_i)^T dZ_i
             start += d
         if not need_dX:
             return None
@@ -208,6 +208,22 @@ class Embedding:
         return dX
 
     # --- the protocol ------------------------------------------------------------------------
+    def to(self, ops: Any) -> Embedding:
+        """Move the tables and their gradients to ``ops``'s arrays; returns self."""
+        old = self.ops
+        self.tables = {k: ops.asarray(old.to_host(E)).copy() for k, E in self.tables.items()}
+        self.table_grads = {
+            k: ops.asarray(old.to_host(g)).copy() for k, g in self.table_grads.items()
+        }
+        self.pass_columns = ops.asarray(old.to_host(self.pass_columns))
+        move_to(self, ops, ())
+        self.codes = None
+        return self
+
+    def bind_grads(self, views: dict[str, Any]) -> None:
+        """Keep the gradients in ``views`` from now on (see :meth:`fcnet.Dense.bind_grads`)."""
+        self.table_grads = {key: views[key] for key in self.table_grads}
+
     def params(self) -> dict[str, np.ndarray]:
         """``{"E0": E_0, "E1": E_1, ...}``, the live tables."""
         return dict(self.tables)
@@ -246,16 +262,3 @@ def _ints(values: Any) -> list[int]:
             raise TypeError(f"Embedding: expected integer positions, got {value!r}.")
         out.append(int(value))
     return out
-
-
-def _scatter_add(codes: np.ndarray, dZ: np.ndarray, dE: np.ndarray) -> None:
-    """dE = onehot(codes)^T dZ, written into dE: row c of dE is the sum of dZ's rows with code
-    c. Shapes: codes (m,), dZ (m, d), dE (cardinality, d)."""
-    cardinality, d = dE.shape
-    if cardinality <= 2 * len(codes):
-        for j in range(d):  # one pass over the batch per column: O(m + cardinality)
-            dE[:, j] = np.bincount(codes, weights=dZ[:, j], minlength=cardinality)
-        return
-    dE[...] = 0.0
-    flat = codes[:, None] * d + np.arange(d)
-    np.add.at(dE.reshape(-1), flat.reshape(-1), dZ.reshape(-1))

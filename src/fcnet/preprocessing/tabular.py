@@ -22,6 +22,7 @@ from fcnet.preprocessing.tabular_specs import (
     OTHER,
     check_config,
     check_finite,
+    describe,
     encode_column,
     spec_widths,
 )
@@ -324,31 +325,7 @@ class TabularEncoder:
 
     def describe(self) -> str:
         """The roles found, in words: ``6 numeric, 3 categorical (one-hot 20 columns), ...``."""
-        specs = self._specs("describe")
-        count = {r: sum(s["role"] == r for s in specs) for r in ("numeric", "boolean", "empty")}
-        onehot = [s for s in specs if s["role"] == "categorical" and s["encoding"] == "onehot"]
-        codes = [s for s in specs if s["role"] == "categorical" and s["encoding"] == "codes"]
-        parts = [f"{count['numeric']} numeric"]
-        if count["boolean"]:
-            parts.append(f"{count['boolean']} boolean")
-        if onehot or codes:
-            inner = []
-            if onehot:
-                inner.append(f"one-hot {sum(len(s['categories']) + 1 for s in onehot)} columns")
-            if codes:
-                sizes = "+".join(str(len(s["categories"]) + 1) for s in codes)
-                inner.append(f"{len(codes)} embedded: {sizes} codes")
-            parts.append(f"{len(onehot) + len(codes)} categorical ({', '.join(inner)})")
-        with_missing = sum(bool(s.get("missing")) for s in specs) + sum(
-            MISSING in s.get("categories", ()) or MISSING in s.get("rare", ()) for s in specs
-        )
-        if with_missing:
-            parts.append(f"{with_missing} with missing values")
-        if count["empty"]:
-            parts.append(f"{count['empty']} empty (left out)")
-        if self.drop:
-            parts.append(f"{len(self.drop)} dropped")
-        return ", ".join(parts)
+        return describe(self._specs("describe"), len(self.drop or ()))
 
     # --- saving ------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The state of each column of a :class:`~fcnet.preprocessing.TabularEncoder` (its spec), how
-many output columns it writes, and the encoding of one column by it.
+many output columns it writes, the encoding of one column by it, and the roles in words.
 
 A spec is plain JSON, saved inside the model file and checked field by field when read back, so
 that a damaged file fails with a message instead of encoding rows wrongly. One spec per training
@@ -173,3 +173,31 @@ def _encode_categories(who: str, spec: dict[str, Any], series: Any, out: np.ndar
         out[...] = 0.0
         out[np.arange(len(slots)), slots] = 1.0
     return unseen
+
+
+def describe(specs: list[dict[str, Any]], n_dropped: int) -> str:
+    """The roles of ``specs`` in words: ``6 numeric, 3 categorical (one-hot 20 columns), ...``."""
+    count = {r: sum(s["role"] == r for s in specs) for r in ("numeric", "boolean", "empty")}
+    onehot = [s for s in specs if s["role"] == "categorical" and s["encoding"] == "onehot"]
+    codes = [s for s in specs if s["role"] == "categorical" and s["encoding"] == "codes"]
+    parts = [f"{count['numeric']} numeric"]
+    if count["boolean"]:
+        parts.append(f"{count['boolean']} boolean")
+    if onehot or codes:
+        inner = []
+        if onehot:
+            inner.append(f"one-hot {sum(len(s['categories']) + 1 for s in onehot)} columns")
+        if codes:
+            sizes = "+".join(str(len(s["categories"]) + 1) for s in codes)
+            inner.append(f"{len(codes)} embedded: {sizes} codes")
+        parts.append(f"{len(onehot) + len(codes)} categorical ({', '.join(inner)})")
+    with_missing = sum(bool(s.get("missing")) for s in specs) + sum(
+        MISSING in s.get("categories", ()) or MISSING in s.get("rare", ()) for s in specs
+    )
+    if with_missing:
+        parts.append(f"{with_missing} with missing values")
+    if count["empty"]:
+        parts.append(f"{count['empty']} empty (left out)")
+    if n_dropped:
+        parts.append(f"{n_dropped} dropped")
+    return ", ".join(parts)
