@@ -8,9 +8,12 @@ are processes. It also measures one Allreduce of the flat gradient buffer (235,1
 0.94 MB) between the processes of this machine, and prints a cost model of N machines (see
 the README's section on data-parallel training).
 
-    python benchmarks/distributed.py            # needs mpi4py and mpiexec (pip install mpich)
+    python benchmarks/data_parallel.py            # needs mpi4py and mpiexec (pip install mpich)
 
 Timings on a shared machine are noisy: each number is the best of ``--repeats`` runs.
+
+(Not ``distributed.py``: ``ceiling.py`` puts this folder on ``sys.path``, where a file of that
+name would shadow the ``distributed`` package that dask imports.)
 """
 
 from __future__ import annotations
