@@ -7,6 +7,7 @@ from fcnet import (
     activations,
     callbacks,
     data,
+    distributed,
     initializers,
     interop,
     losses,
@@ -14,6 +15,7 @@ from fcnet import (
     optimizers,
     preprocessing,
     schedules,
+    sources,
 )
 from fcnet._ops import set_device
 from fcnet.backend import get_dtype, get_num_threads, set_dtype, set_num_threads
@@ -49,6 +51,7 @@ __all__ = [
     "callbacks",
     "check_gradients",
     "data",
+    "distributed",
     "evaluate",
     "fit",
     "get_dtype",
@@ -64,6 +67,7 @@ __all__ = [
     "register_layer",
     "save",
     "schedules",
+    "sources",
     "set_device",
     "set_dtype",
     "set_num_threads",

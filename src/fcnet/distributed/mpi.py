@@ -84,9 +84,13 @@ class MPICommunicator(Communicator):
         if isinstance(array, np.ndarray) and array.flags.c_contiguous:
             self.comm.Allreduce(MPI.IN_PLACE, array, op=MPI.SUM)
             return
-        host = np.ascontiguousarray(array.get() if hasattr(array, "get") else np.asarray(array))
+        device = not isinstance(array, np.ndarray) and hasattr(array, "get")  # CuPy's
+        host = np.ascontiguousarray(array.get() if device else np.asarray(array))
         self.comm.Allreduce(MPI.IN_PLACE, host, op=MPI.SUM)
-        array[...] = host if isinstance(array, np.ndarray) else type(array)(host)
+        if device and array.flags.c_contiguous:
+            array.set(host)
+        else:
+            array[...] = host
 
     def broadcast(self, obj: Any, root: int = 0) -> Any:
         return self.comm.bcast(obj, root=root)
