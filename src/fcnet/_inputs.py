@@ -20,7 +20,9 @@ def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
     :class:`~fcnet.preprocessing.TabularEncoder` (X a DataFrame or array, as the encoder takes
     it). An encoder that was never fitted is fitted here on the training X when ``who`` is
     ``"fit"``; elsewhere it is an error. A DataFrame given to a model without an encoder must
-    hold only numbers (and booleans); its columns are taken in their order.
+    hold only numbers (and booleans); ``fit`` records its column names
+    (``model.feature_names``, saved with the model), and a later table is matched to them by
+    name (another order or extra columns are fine; a missing one is an error naming it).
     """
     preprocessing = getattr(model, "preprocessing", None)
     if isinstance(preprocessing, TabularEncoder):
@@ -34,13 +36,31 @@ def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
         X = preprocessing.transform(X)
         return as_float_matrix(who, "X", X, model.dtype, model.n_in)
     if is_frame(X):
-        X = numeric_frame(who, X)
+        X = numeric_frame(who, _by_name(model, X, who))
     if preprocessing is not None:
         X = as_float_matrix(
             who, "X", X, np.dtype(np.float64), getattr(preprocessing, "n_features", None)
         )
         X = preprocessing.transform(X)
     return as_float_matrix(who, "X", X, model.dtype, model.n_in)
+
+
+def _by_name(model: Any, frame: Any, who: str) -> Any:
+    """The table's columns in the order of ``model.feature_names`` (recorded by ``fit``)."""
+    names = getattr(model, "feature_names", None)
+    columns = [str(name) for name in frame.columns]
+    if names is not None:
+        missing = [name for name in names if name not in columns]
+        if not missing:
+            return frame.set_axis(columns, axis=1)[list(names)]
+        if who != "fit":
+            raise ValueError(
+                f"{who}: X lacks the column{'s' if len(missing) > 1 else ''} {listing(missing)} "
+                f"the model was trained on; expected the columns {listing(list(names))}."
+            )
+    if who == "fit":
+        model.feature_names = columns
+    return frame
 
 
 def numeric_frame(who: str, frame: Any) -> np.ndarray:

@@ -64,6 +64,7 @@ class Sequential:
         self.classes: np.ndarray | None = None
         self.preprocessing: Any = None
         self.task: str | None = None  # "classification", "binary" or "regression", set by fit
+        self.feature_names: list[str] | None = None  # the columns of a table given to fit
         self.stop_training = False
 
     # --- shapes ----------------------------------------------------------------------------
@@ -310,6 +311,8 @@ class Sequential:
             config["classes"] = self.classes.tolist()
         if self.preprocessing is not None:
             config["preprocessing"] = self.preprocessing.get_config()
+        if self.feature_names is not None:
+            config["feature_names"] = list(self.feature_names)
         return config
 
     @classmethod
@@ -332,6 +335,18 @@ class Sequential:
             from fcnet.preprocessing import scaler_from_config
 
             model.preprocessing = scaler_from_config(config["preprocessing"])
+        names = config.get("feature_names")
+        if names is not None:
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError(
+                    f"Sequential: expected feature_names as a list of strings, got {names!r}."
+                )
+            if model.n_in is not None and len(names) != model.n_in:
+                raise ValueError(
+                    f"Sequential: {len(names)} feature_names for a first layer of "
+                    f"{model.n_in} inputs."
+                )
+            model.feature_names = names
         return model
 
     def __repr__(self) -> str:

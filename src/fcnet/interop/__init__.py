@@ -7,6 +7,8 @@ function                what it does                                            
 ``to_onnx``             an ONNX model (``onnx.ModelProto``) of the network, its       onnx
                         preprocessing and its classifier head, optionally written
 ``register_exporter``   teach ``to_onnx`` a layer or preprocessing class              nothing
+``onnx_inputs``         the exported graph's inputs (one per raw column) for a        nothing
+                        table, for a model with a ``TabularEncoder``
 ``to_torch``            an equivalent ``torch.nn.Sequential``                         torch
 ``to_state_dict``       that module's ``state_dict`` as NumPy arrays                  nothing
 ``from_torch``          an fcnet ``Sequential`` from a ``torch.nn.Sequential`` or a   torch
@@ -29,8 +31,11 @@ from typing import Any
 
 _HOMES = {
     "to_onnx": "fcnet.interop.onnx_export",
-    "register_exporter": "fcnet.interop.onnx_layers",
-    "EXPORTERS": "fcnet.interop.onnx_layers",
+    # onnx_layers holds the registry; onnx_tabular adds its exporters to it, so the registry
+    # is complete whichever is imported first through this package
+    "register_exporter": "fcnet.interop.onnx_tabular",
+    "EXPORTERS": "fcnet.interop.onnx_tabular",
+    "onnx_inputs": "fcnet.interop.onnx_tabular",
     "to_torch": "fcnet.interop.pytorch",
     "from_torch": "fcnet.interop.pytorch",
     "to_state_dict": "fcnet.interop.state_dict",

@@ -21,7 +21,10 @@ _EPILOG = """\
 Writes the network, the scaler saved with it and, for a classifier, the class probabilities
 and labels as one ONNX graph: input "input" (batch, n_in); outputs "output" (the raw network
 output) and, for a classifier, "probabilities" and "label" (the class names when the model has
-them). Needs the onnx package (pip install "fcnet[onnx]").
+them). A model trained on a table with text or missing values (fcnet train table.csv) takes
+the raw columns instead, one input per column named by it, shape (batch,): float64 for numbers
+and booleans (NaN where missing), strings for text columns (stripped; "" where missing); the
+graph encodes them as training did. Needs the onnx package (pip install "fcnet[onnx]").
 
 examples:
   fcnet export model.safetensors model.onnx
@@ -67,9 +70,11 @@ def run(args: argparse.Namespace) -> int:
         _fail(exc)
         return EXIT_USAGE
     outputs = ", ".join(output.name for output in onnx_model.graph.output)
+    inputs = [value.name for value in onnx_model.graph.input]
+    columns = f"; inputs {', '.join(inputs)} ({len(inputs)})" if inputs != ["input"] else ""
     print(
         f"{args.out}: ONNX opset {args.opset}, IR version {onnx_model.ir_version}; "
-        f"outputs {outputs}"
+        f"outputs {outputs}{columns}"
     )
     return EXIT_OK
 

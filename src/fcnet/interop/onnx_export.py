@@ -6,7 +6,15 @@ One input, ``input`` (batch, n_in), in the model's float dtype, with a dynamic b
 The model's ``preprocessing`` (a fitted scaler) comes first, computed in float64 as
 :meth:`~fcnet.Sequential.predict` computes it, then each layer in order; the layers' nodes come
 from the exporter registry of :mod:`fcnet.interop.onnx_layers` (which documents how to register
-a new layer). Outputs:
+a new layer).
+
+A model trained on a table as it comes (its ``preprocessing`` a fitted
+:class:`~fcnet.preprocessing.TabularEncoder`) takes the raw columns instead: one input per
+column the encoder uses, named by the column, shape (batch,), float64 for numeric and boolean
+columns (NaN where missing) and strings for categorical ones; the graph imputes, scales,
+one-hots and writes the codes its :class:`~fcnet.Embedding` reads, as the encoder does (what it
+expects of the text, and the cases it cannot reproduce: :mod:`fcnet.interop.onnx_tabular`;
+:func:`~fcnet.interop.onnx_inputs` makes the inputs from a DataFrame). Outputs:
 
 * ``output`` (batch, n_out): the raw network output, :meth:`~fcnet.Sequential.predict_output`;
 * for a classifier (``model.task == "classification"``): ``probabilities`` (batch, k), the
@@ -49,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from fcnet.interop import onnx_tabular  # noqa: F401  (registers Embedding, TabularEncoder)
 from fcnet.interop.onnx_layers import export_object
 from fcnet.io import atomic_write
 
@@ -83,7 +92,8 @@ class Graph:
         self.initializers: list[Any] = []
         self.input_type = helper.np_dtype_to_tensor_dtype(self.dtype)
         self.input_width: int | None = None
-        self._used: set[str] = {INPUT}
+        self.inputs: list[Any] = []  # inputs of their own (add_input), which replace ``input``
+        self._used: set[str] = {INPUT, OUTPUT, LABEL, PROBABILITIES}
         self._opset_needs: list[tuple[int, str]] = []
 
     def enter(self, scope: str, who: str) -> None:
@@ -113,13 +123,20 @@ class Graph:
         self, op_type: str, inputs: Sequence[str], hint: str | None = None, **attributes: Any
     ) -> str:
         """Add one node of the default domain; return the name of its (single) output."""
-        output = self.fresh(hint or op_type)
+        return self.node_outputs(op_type, inputs, [hint or op_type], **attributes)[0]
+
+    def node_outputs(
+        self, op_type: str, inputs: Sequence[str], hints: Sequence[str], **attributes: Any
+    ) -> list[str]:
+        """Add one node with several outputs, one per hint (``""`` leaves an optional output
+        out); return their names (``""`` for those left out)."""
+        outputs = [self.fresh(hint) if hint else "" for hint in hints]
         self.nodes.append(
             helper.make_node(
-                op_type, list(inputs), [output], name=self.fresh(f"{op_type}_node"), **attributes
+                op_type, list(inputs), outputs, name=self.fresh(f"{op_type}_node"), **attributes
             )
         )
-        return output
+        return outputs
 
     def require_opset(self, version: int, feature: str) -> None:
         """Refuse to go on when the opset being written is below ``version``."""
@@ -133,6 +150,23 @@ class Graph:
     def set_input(self, elem_type: int, width: int | None) -> None:
         """Make the graph's input ``(batch, width)`` of ONNX element type ``elem_type``."""
         self.input_type, self.input_width = int(elem_type), width
+
+    def add_input(self, name: str, elem_type: int, shape: Sequence[Any], doc: str = "") -> str:
+        """Declare a graph input named ``name`` (ONNX element type ``elem_type``, ``shape`` such
+        as ``["batch"]``, ``doc`` its doc string); once one is declared, the declared inputs
+        replace ``input``. Call it before adding nodes, so that no tensor takes the name."""
+        if not isinstance(name, str) or not name:
+            raise self.unsupported(f"an ONNX input needs a non-empty name, got {name!r}")
+        if name in (OUTPUT, LABEL, PROBABILITIES) or name in self._used - {INPUT}:
+            raise self.unsupported(
+                f"the input {name!r} would take the name of one of the graph's outputs or "
+                "tensors (output, probabilities, label); rename that column"
+            )
+        self._used.add(name)
+        self.inputs.append(
+            helper.make_tensor_value_info(name, int(elem_type), list(shape), doc_string=doc)
+        )
+        return name
 
     def rename_output(self, name: str, new: str) -> str:
         """Make the tensor ``name`` (a node's output) be called ``new``; add an Identity when
@@ -154,7 +188,9 @@ class Graph:
 def to_onnx(model: Any, path: str | os.PathLike | None = None, *, opset: int = 17) -> Any:
     """The ONNX model of ``model``: its preprocessing, its layers and its classifier head.
 
-    See the module docstring for the graph's inputs and outputs and for the versions.
+    See the module docstring for the graph's inputs and outputs and for the versions. The input
+    is ``input`` (batch, n_in), or, for a model whose preprocessing is a TabularEncoder, one
+    input per raw column (see :mod:`fcnet.interop.onnx_tabular`), Embedding layers included.
 
     Parameters
     ----------
@@ -176,8 +212,9 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *, opset: int = 1
         When a layer (or its activation, or the preprocessing) has no exporter: the message
         names its index and class.
     ValueError
-        When a layer cannot be exported as it is (GELU in float64, an unfitted scaler, an
-        opset too low for it), or ``opset`` is out of range.
+        When a layer cannot be exported as it is (GELU in float64, an unfitted scaler or
+        encoder, a column named like an output, an opset too low for it), or ``opset`` is out
+        of range.
     """
     from fcnet.network import Sequential
 
@@ -219,7 +256,7 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *, opset: int = 1
         helper.make_graph(
             graph.nodes,
             "fcnet",
-            [_value_info(INPUT, graph.input_type, graph.input_width)],
+            graph.inputs or [_value_info(INPUT, graph.input_type, graph.input_width)],
             outputs,
             initializer=graph.initializers,
             doc_string=repr(model),

@@ -21,6 +21,10 @@ into the exporter's module:
 * ``graph.set_input(elem_type, width)``: change the graph's input (an ONNX ``TensorProto``
   element type such as ``onnx.TensorProto.INT64``, and the number of columns), for a
   preprocessing step or first layer that takes something other than the model's float features;
+* ``graph.add_input(name, elem_type, shape, doc="") -> name``: an input of its own (the
+  TabularEncoder's raw columns); declared inputs replace ``input``;
+* ``graph.node_outputs(op_type, inputs, hints, **attributes) -> names``: a node with several
+  outputs (``""`` as a hint leaves an optional one out);
 * ``graph.dtype``, ``graph.opset``, ``graph.scope`` (the prefix of the names it creates,
   ``layers.<i>`` or ``preprocessing``) and ``graph.who`` (``layer <i> (<class>)``).
 
@@ -28,10 +32,10 @@ Register a class with the decorator::
 
     from fcnet.interop import register_exporter
 
-    @register_exporter(Embedding)
-    def _embedding(layer, graph, X):
-        table = graph.constant("table", layer.E)           # (n_codes, width)
-        return graph.node("Gather", [table, X], axis=0)
+    @register_exporter(Scale)                              # a layer of one's own: A = c X
+    def _scale(layer, graph, X):
+        c = graph.constant("c", np.array(layer.c))          # cast to the model's dtype
+        return graph.node("Mul", [X, c])
 
 Exporters are found by the object's exact class, never a base class: a subclass of ``Dense``
 that overrides ``forward`` computes something else, so it is refused until its own exporter is
@@ -39,7 +43,9 @@ registered (``register_exporter(MyDense)(EXPORTERS[Dense])`` when the math is th
 not in the registry may instead define a method ``export_onnx(graph, X) -> str``.
 
 Layers and preprocessing share the one registry: the model's ``preprocessing`` is exported
-first, by the exporter of its class, then each layer in order.
+first, by the exporter of its class, then each layer in order. The exporters of
+:class:`fcnet.Embedding` and :class:`fcnet.preprocessing.TabularEncoder` live in
+:mod:`fcnet.interop.onnx_tabular`, which registers them here.
 """
 
 from __future__ import annotations
