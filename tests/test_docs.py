@@ -209,3 +209,44 @@ def test_site_shows_numbers_computed_by_fcnet(tmp_path_factory: pytest.TempPathF
     assert "--batch-size" in cli and "EXIT_DIVERGED" in cli
     for page in site.rglob("*.html"):  # a build-time block that failed leaves a traceback
         assert "Traceback (most recent call last)" not in page.read_text(encoding="utf-8"), page
+
+
+def test_site_shows_the_engine_and_the_tutorials_of_the_new_modules(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    site = built_site(tmp_path_factory)
+
+    def page(path: str) -> str:
+        return (site / path / "index.html").read_text(encoding="utf-8")
+
+    # the step is quoted from fcnet/train/loop.py at build time, and its work counted
+    engine = page("engine")
+    assert "_step" in engine and "self.reduce" in engine and "self.guard.check" in engine
+    assert "Every step asks for 8 matrix products" in engine
+    assert "RuntimeError:" in engine or "trained on CupyOps" in engine
+    assert "fcnet[gpu]" in engine
+    # Embedding itself, unconditionally: its gradient check, and why check_input=False
+    embedding = page("math/embedding")
+    assert "check_input=False" in embedding and "0.E0" in embedding
+    assert "expected an integer code in [0, 4)" in embedding
+    assert "once the layer is part of" not in embedding
+    sklearn = page("tutorials/sklearn")
+    assert "GridSearchCV" in sklearn and "accuracy per fold" in sklearn and "PASSED" in sklearn
+    export = page("tutorials/export")
+    assert "same labels as predict: True" in export
+    assert "same probabilities as the file written by to_onnx: True" in export
+    assert "wine-cli.onnx: ONNX opset 17" in export  # what `fcnet export` printed
+    tables = page("tutorials/tables")
+    assert "categories not seen in training" in tables and "same probabilities: True" in tables
+    assert "network embedding (1 column: 61 codes" in tables
+    # the API of the new modules, from their docstrings
+    for path, names in {
+        "api/sklearn": ["fcnet.sklearn.MLPClassifier", "fcnet.sklearn.MLPRegressor"],
+        "api/interop": ["fcnet.interop.onnx_export.to_onnx", "fcnet.interop.pytorch.from_torch"],
+        "api/preprocessing": ["fcnet.preprocessing.TabularEncoder"],
+        "api/models": ["fcnet.Embedding", "fcnet.Embedding.from_encoder"],
+        "api/io": ["fcnet.set_device"],
+    }.items():
+        html = page(path)
+        for name in names:
+            assert f'id="{name}"' in html, (path, name)

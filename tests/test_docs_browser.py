@@ -46,13 +46,17 @@ if os.environ.get("FCNET_DOCS_ALL_PAGES"):
         "tutorials/custom-layer/",
         "tutorials/cli-csv/",
         "tutorials/checkpoints/",
+        "tutorials/sklearn/",
+        "tutorials/export/",
+        "tutorials/tables/",
+        "engine/",
         "reference/cli/",
         "reference/formats/",
         "api/losses/",
         "",
     ]
 # pages with no formula of their own (checked for console errors and outside loads alone)
-PLAIN = {"tutorials/cli-csv/", "tutorials/checkpoints/", "reference/cli/"}
+PLAIN = {"tutorials/cli-csv/", "tutorials/checkpoints/", "tutorials/sklearn/", "reference/cli/"}
 
 FLAGS = [
     "--headless",

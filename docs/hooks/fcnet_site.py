@@ -7,8 +7,9 @@
   :mod:`worked` (the helpers that turn fcnet's arrays into LaTeX and figures into SVG).
 * matplotlib draws with Agg (no display).
 * The API pages: fcnet's docstrings are numpydoc, with a few reStructuredText habits that
-  Markdown shows as they are; the Sphinx roles before a name (``:func:`fit```) are dropped, and
-  the ``::`` that introduces a literal block reads as ``:``.
+  Markdown shows as they are; the Sphinx roles before a name (``:func:`fit```) are dropped, a
+  name written ``~a.b.c`` shows as ``c`` (as Sphinx shows it), and the ``::`` that introduces a
+  literal block reads as ``:``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def on_files(files: Any, config: Any) -> Any:
 
 
 _SPHINX_ROLE = re.compile(r":(?:func|meth|class|mod|data|attr|obj|exc):(?=<code)")
+_SPHINX_SHORT = re.compile(r"<code>~(?:[\w]+\.)*([\w]+)</code>")  # ~a.b.c shows as c
 _LITERAL_MARK = re.compile(r"::(?=</p>)")
 
 
@@ -80,4 +82,5 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     """Tidy what reStructuredText habits of the docstrings leave in the API pages."""
     if not page.file.src_uri.startswith("api/"):
         return html
-    return _LITERAL_MARK.sub(":", _SPHINX_ROLE.sub("", html))
+    html = _SPHINX_SHORT.sub(r"<code>\1</code>", _SPHINX_ROLE.sub("", html))
+    return _LITERAL_MARK.sub(":", html)

@@ -46,7 +46,11 @@ class Sequential:
         Class labels, when the model was trained on labels that were not 0..k-1 (set by the
         command line or the user); ``predict`` maps back to them.
     preprocessing : object or None
-        A fitted scaler applied by ``predict`` and ``evaluate`` before the first layer.
+        A scaler or a :class:`~fcnet.preprocessing.TabularEncoder`, applied by ``fit``,
+        ``predict*`` and ``evaluate`` before the first layer and saved with the model (an
+        encoder never fitted is fitted by ``fit`` on its training data).
+    feature_names : list of str or None
+        The columns of the numeric table ``fit`` was given; later tables are matched by name.
     """
 
     def __init__(self, layers: Iterable[Any]) -> None:
