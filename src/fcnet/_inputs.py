@@ -19,7 +19,9 @@ def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
     ``model.preprocessing`` may be a scaler (X must be numbers) or a
     :class:`~fcnet.preprocessing.TabularEncoder` (X a DataFrame or array, as the encoder takes
     it). An encoder that was never fitted is fitted here on the training X when ``who`` is
-    ``"fit"``; elsewhere it is an error. A DataFrame given to a model without an encoder must
+    ``"fit"`` (on every row given to ``fit``, the rows a ``validation_split`` holds out
+    included: fit the encoder on the training rows yourself, as ``fcnet train`` does, to keep
+    them apart); elsewhere it is an error. A DataFrame given to a model without an encoder must
     hold only numbers (and booleans); ``fit`` records its column names
     (``model.feature_names``, saved with the model), and a later table is matched to them by
     name (another order or extra columns are fine; a missing one is an error naming it).
