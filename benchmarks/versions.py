@@ -126,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def compare(this: Worker, baseline: Worker, args: argparse.Namespace) -> dict:
     rates: dict[str, dict[str, list[float]]] = {w: {"this": [], "baseline": []} for w in WORKLOADS}
     try:
