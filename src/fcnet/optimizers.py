@@ -132,13 +132,26 @@ class SGD(Optimizer):
             )
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        first = key not in self.state
+        v = self._slot(key, "momentum", p) if self.momentum else p
+        # one pass where ops has the kernel (plain SGD is one axpy already)
+        if (self.momentum or self.weight_decay) and self.ops.sgd_update(
+            p,
+            g,
+            v,
+            lr=lr,
+            momentum=self.momentum,
+            dampening=self.dampening,
+            weight_decay=self.weight_decay,
+            nesterov=self.nesterov,
+            first=first,
+        ):
+            return
         xp = self.ops.xp
         tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
             g = _add_scaled(xp, g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
         if self.momentum:
-            first = key not in self.state
-            v = self._slot(key, "momentum", p)
             if first:
                 v[...] = g
             else:
@@ -191,6 +204,11 @@ class Adam(Optimizer):
         self.weight_decay = check_number(who, "weight_decay", weight_decay, low=0.0)
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        m = self._slot(key, "m", p)
+        v = self._slot(key, "v", p)
+        hyper = {"betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
+        if self.ops.adam_update(p, g, m, v, lr=lr, decoupled=self._decoupled, t=self.t, **hyper):
+            return  # one pass, where ops has the kernel
         xp = self.ops.xp
         b1, b2 = self.betas
         tmp = self._tmp(key, "tmp", p)
@@ -199,8 +217,6 @@ class Adam(Optimizer):
                 p *= 1.0 - lr * self.weight_decay
             else:
                 g = _add_scaled(xp, g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
-        m = self._slot(key, "m", p)
-        v = self._slot(key, "v", p)
         m *= b1
         self.ops.axpy(1.0 - b1, g, m, tmp)
         v *= b2
@@ -272,12 +288,18 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        v = self._slot(key, "square_avg", p)
+        g_avg = self._slot(key, "grad_avg", p) if self.centered else p  # p: unused
+        buf = self._slot(key, "momentum", p) if self.momentum else p
+        hyper = {"alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay}
+        hyper.update(momentum=self.momentum, centered=self.centered)
+        if self.ops.rmsprop_update(p, g, v, g_avg, buf, lr=lr, **hyper):
+            return  # one pass, where ops has the kernel
         xp = self.ops.xp
         a = self.alpha
         tmp = self._tmp(key, "tmp", p)
         if self.weight_decay:
             g = _add_scaled(xp, g, self.weight_decay, p, out=self._tmp(key, "decayed", p))
-        v = self._slot(key, "square_avg", p)
         v *= a
         self.ops.axpy(1.0 - a, xp.multiply(g, g, out=tmp), v, tmp)
         avg = self._tmp(key, "avg", p)

@@ -12,6 +12,13 @@ An ``Ops`` gives:
   (:meth:`gemm`), column sums (:meth:`sum_rows`, the ``db`` of a batch), the row gather of a
   batch (:meth:`take_rows`), ``y <- y + alpha x`` (:meth:`axpy`), the sum of squares of a flat
   buffer (:meth:`sum_of_squares`) and uniform draws (:meth:`uniform`);
+* fused passes, each one pass over the arrays where a subclass has a compiled kernel for it:
+  :meth:`bias_activation` (``A = f(Z + b)``), :meth:`activation_backward_colsum`
+  (``dZ = dA * f'(Z)`` with ``db``), the losses with their gradients
+  (:meth:`softmax_cross_entropy`, ...), the optimizers' updates (:meth:`adam_update`, ...).
+  Here the first two compute with the activation's own ``xp`` code and the others return False:
+  the caller then runs its own ``xp`` code, the readable reference beside the equations, which
+  is also what a user's own activation always gets;
 * policy: ``host_checks`` says whether the step may read a value back every step (True on the
   CPU, where a read costs nothing; False on a device, where the divergence check then keeps
   device-side values read once per epoch), and :meth:`threads_for_training`, the context that
@@ -137,6 +144,69 @@ class Ops:
         """Fill ``out`` with draws from U[0, 1) taken from ``rng``."""
         out[...] = self.asarray(rng.random(out.shape, dtype=out.dtype.type))
         return out
+
+    # --- fused passes (see the module docstring) ---------------------------------------------
+    def fuses(self, activation: Any) -> bool:
+        """Whether :meth:`bias_activation` has a kernel for ``activation`` (and so may write f
+        over Z in place, whatever f is)."""
+        return False
+
+    def bias_activation(self, Z: Any, b: Any, activation: Any, out: Any) -> Any:
+        """``Z <- Z + b`` and ``out <- f(Z)``; returns f(Z) (Z itself for the identity).
+
+        ``out`` may be Z when f can be applied in place (inference), or where :meth:`fuses`.
+        Shapes: Z, out (m, n); b (n,).
+        """
+        Z += b
+        return activation.apply(Z, out)
+
+    def activation_backward_colsum(
+        self, dA: Any, Z: Any, A: Any, activation: Any, out: Any, db: Any
+    ) -> Any:
+        """``out <- dZ = dA * f'(Z)`` and ``db <- the sum of dZ over the rows``; returns dZ
+        (dA itself for the identity). Shapes: dA, Z, A, out (m, n); db (n,)."""
+        dZ = activation.apply_backward(dA, Z, A, out)
+        self.sum_rows(dZ, out=db)
+        return dZ
+
+    def softmax_cross_entropy(self, Z: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
+        """Per-sample cross-entropy of softmax(Z) into ``per_sample`` (m,) and ``P - Y`` into
+        ``dY`` (m, k), for labels Y (m,) or probability rows Y (m, k); False: not done."""
+        return False
+
+    def binary_cross_entropy(self, Z: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
+        """Per-sample binary cross-entropy of the logits Z (m, k) and ``sigmoid(Z) - Y`` into
+        ``dY``; False: not done."""
+        return False
+
+    def squared_error(self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
+        """``1/2 sum_j (Y_hat - Y)^2`` per sample and ``Y_hat - Y`` into ``dY``; False: not done."""
+        return False
+
+    def absolute_error(self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
+        """``sum_j |Y_hat - Y|`` per sample and ``sign(Y_hat - Y)`` into ``dY``; False: not done."""
+        return False
+
+    def huber(self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any, delta: float) -> bool:
+        """The Huber loss per sample and ``clip(Y_hat - Y, -delta, delta)`` into ``dY``; False:
+        not done."""
+        return False
+
+    def sgd_update(self, p: Any, g: Any, v: Any, **hyper: Any) -> bool:
+        """One ``torch.optim.SGD`` step on ``p`` with momentum buffer ``v`` (see
+        :class:`fcnet.optimizers.SGD`; ``hyper``: lr, momentum, dampening, weight_decay,
+        nesterov, first); False: not done."""
+        return False
+
+    def adam_update(self, p: Any, g: Any, m: Any, v: Any, **hyper: Any) -> bool:
+        """One Adam or AdamW step on ``p`` with moments ``m`` and ``v`` (``hyper``: lr, betas,
+        eps, weight_decay, decoupled, t); False: not done."""
+        return False
+
+    def rmsprop_update(self, p: Any, g: Any, v: Any, g_avg: Any, buf: Any, **hyper: Any) -> bool:
+        """One RMSprop step (``hyper``: lr, alpha, eps, weight_decay, momentum, centered;
+        ``g_avg`` and ``buf`` may be ``p`` where their option is off); False: not done."""
+        return False
 
     # --- policy ----------------------------------------------------------------------------
     @contextmanager

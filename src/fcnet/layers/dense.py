@@ -110,8 +110,8 @@ class Dense:
         X = as_input("Dense", X, self.n_in, self.dtype, self.ops)
         m = X.shape[0]
         Z = self.ops.gemm(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
-        Z += self.b
-        A = self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
+        A = self._buffers.get("A", m, self.n_out, self.dtype)
+        A = self.ops.bias_activation(Z, self.b, self.activation, A)  # Z += b; A = f(Z)
         self.X, self.Z, self.A = X, Z, A
         return A
 
@@ -121,11 +121,12 @@ class Dense:
         call overwrites."""
         X = as_input("Dense", X, self.n_in, self.dtype, self.ops)
         m = X.shape[0]
-        Z = self.ops.gemm(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
-        Z += self.b
-        if type(self.activation) in IN_PLACE_ACTIVATIONS:
-            return self.activation.apply(Z, Z)
-        return self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
+        ops, activation = self.ops, self.activation
+        Z = ops.gemm(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
+        if type(activation) in IN_PLACE_ACTIVATIONS or ops.fuses(activation):
+            return ops.bias_activation(Z, self.b, activation, Z)
+        A = self._buffers.get("A", m, self.n_out, self.dtype)
+        return ops.bias_activation(Z, self.b, activation, A)
 
     def backward(
         self, dA: np.ndarray, need_dX: bool = True, *, need_dW: bool = True
@@ -140,12 +141,11 @@ class Dense:
         m = self.X.shape[0]
         if dA.shape != (m, self.n_out):
             raise ValueError(f"Dense: expected dA of shape ({m}, {self.n_out}), got {dA.shape}.")
-        dZ = self.activation.apply_backward(
-            dA, self.Z, self.A, self._buffers.get("dZ", m, self.n_out, self.dtype)
-        )
-        self.dZ = dZ
         ops, xp = self.ops, self.ops.xp
-        ops.sum_rows(dZ, out=self.db)
+        dZ = self._buffers.get("dZ", m, self.n_out, self.dtype)
+        # dZ = dA * f'(Z) and db = its sum over the batch, in one pass where ops has a kernel
+        dZ = ops.activation_backward_colsum(dA, self.Z, self.A, self.activation, dZ, self.db)
+        self.dZ = dZ
         if need_dW:
             ops.gemm(self.X, dZ, out=self.dW, trans_a=True)
             if self.l1 or self.l2:

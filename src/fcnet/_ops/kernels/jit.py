@@ -1,0 +1,17 @@
+"""The one decorator every compiled kernel of fcnet goes through.
+
+* ``cache=True``: the machine code is written to disk at the first call and loaded by later
+  processes (Numba keeps it in the package's ``__pycache__``, or, where that is read-only, in
+  the user's cache directory; ``NUMBA_CACHE_DIR`` chooses another place).
+* ``nogil=True``: a kernel releases the GIL, so the threads of ``predict`` run theirs at once.
+* ``error_model="numpy"``: a division by zero gives inf or NaN, as in NumPy, instead of raising
+  (which would also keep the loops from being vectorised).
+* No ``fastmath``: NaN and inf propagate as in NumPy (the divergence guard depends on it), and
+  sums are added in the order written, so a kernel gives the same bits every run.
+"""
+
+from __future__ import annotations
+
+import numba
+
+jit = numba.njit(cache=True, nogil=True, error_model="numpy")
