@@ -206,8 +206,18 @@ class Adam(Optimizer):
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         m = self._slot(key, "m", p)
         v = self._slot(key, "v", p)
-        hyper = {"betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
-        if self.ops.adam_update(p, g, m, v, lr=lr, decoupled=self._decoupled, t=self.t, **hyper):
+        if self.ops.adam_update(
+            p,
+            g,
+            m,
+            v,
+            lr=lr,
+            betas=self.betas,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
+            decoupled=self._decoupled,
+            t=self.t,
+        ):
             return  # one pass, where ops has the kernel
         xp = self.ops.xp
         b1, b2 = self.betas
@@ -291,9 +301,19 @@ class RMSprop(Optimizer):
         v = self._slot(key, "square_avg", p)
         g_avg = self._slot(key, "grad_avg", p) if self.centered else p  # p: unused
         buf = self._slot(key, "momentum", p) if self.momentum else p
-        hyper = {"alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay}
-        hyper.update(momentum=self.momentum, centered=self.centered)
-        if self.ops.rmsprop_update(p, g, v, g_avg, buf, lr=lr, **hyper):
+        if self.ops.rmsprop_update(
+            p,
+            g,
+            v,
+            g_avg,
+            buf,
+            lr=lr,
+            alpha=self.alpha,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            centered=self.centered,
+        ):
             return  # one pass, where ops has the kernel
         xp = self.ops.xp
         a = self.alpha

@@ -192,20 +192,59 @@ class Ops:
         not done."""
         return False
 
-    def sgd_update(self, p: Any, g: Any, v: Any, **hyper: Any) -> bool:
-        """One ``torch.optim.SGD`` step on ``p`` with momentum buffer ``v`` (see
-        :class:`fcnet.optimizers.SGD`; ``hyper``: lr, momentum, dampening, weight_decay,
-        nesterov, first); False: not done."""
+    def sgd_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        *,
+        lr: float,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+        first: bool,
+    ) -> bool:
+        """One ``torch.optim.SGD`` step on ``p`` with the momentum buffer ``v`` (``p`` itself
+        without momentum; ``first``: the step that starts it), as :class:`fcnet.optimizers.SGD`
+        computes it; False: not done."""
         return False
 
-    def adam_update(self, p: Any, g: Any, m: Any, v: Any, **hyper: Any) -> bool:
-        """One Adam or AdamW step on ``p`` with moments ``m`` and ``v`` (``hyper``: lr, betas,
-        eps, weight_decay, decoupled, t); False: not done."""
+    def adam_update(
+        self,
+        p: Any,
+        g: Any,
+        m: Any,
+        v: Any,
+        *,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        decoupled: bool,
+        t: int,
+    ) -> bool:
+        """One Adam (AdamW if ``decoupled``) step on ``p`` with the moments ``m`` and ``v``,
+        ``t`` the step's number from 1, as :class:`fcnet.optimizers.Adam`; False: not done."""
         return False
 
-    def rmsprop_update(self, p: Any, g: Any, v: Any, g_avg: Any, buf: Any, **hyper: Any) -> bool:
-        """One RMSprop step (``hyper``: lr, alpha, eps, weight_decay, momentum, centered;
-        ``g_avg`` and ``buf`` may be ``p`` where their option is off); False: not done."""
+    def rmsprop_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        g_avg: Any,
+        buf: Any,
+        *,
+        lr: float,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
+        momentum: float,
+        centered: bool,
+    ) -> bool:
+        """One RMSprop step, as :class:`fcnet.optimizers.RMSprop` (``g_avg`` and ``buf`` may be
+        ``p`` where ``centered`` and ``momentum`` are off); False: not done."""
         return False
 
     # --- policy ----------------------------------------------------------------------------

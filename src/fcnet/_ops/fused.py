@@ -3,9 +3,15 @@ compiled kernel (:mod:`fcnet._ops.kernels`) where there is one, and otherwise th
 
 A kernel is used when it is installed (Numba, the ``fast`` extra), when the object it stands in
 for is one of fcnet's own (an activation whose class is defined in :mod:`fcnet.activations`: a
-user's subclass, which may override ``apply``, keeps its own code), and when the arrays are
-C-contiguous and of one float dtype (others would make Numba compile a new variant at the
-first call). ``FusedOps(kernels=False)`` never uses one: the NumPy route, for comparison.
+user's subclass, which may override ``apply``, keeps its own code), when it is faster than
+NumPy's passes for that activation (see ``FORWARD`` in :mod:`fcnet._ops.kernels.activations`),
+and when the arrays it is given share one float dtype and the inputs that come from outside the
+layer are C-contiguous (others would make Numba compile a new variant at the first call).
+``FusedOps(kernels=False)`` never uses one: the NumPy route, for comparison.
+
+These methods run several times a training step, so they check little and look up less: the
+kernels are resolved once per object and the activation's kernel code once per class (a few
+hundred nanoseconds a call, against microseconds for a chain of NumPy calls).
 """
 
 from __future__ import annotations
@@ -13,27 +19,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from fcnet._ops.base import Ops
 
 _OWN_ACTIVATIONS = "fcnet.activations"
-_SOFTMAX = -1  # the activation code of softmax, which has kernels of its own
-_NONE = -2  # no kernel
 
 
-def _kernels() -> Any:
-    from fcnet._ops.kernels.loader import load
+class _Lookups:
+    """What a FusedOps looked up once: the kernel modules (None: not yet; False: none) and, per
+    activation class, its (forward, infer) kernels or None, and its backward kernel or None.
+    Slots, not a ``__dict__``: code that walks a model's attributes (the float64 copy of the
+    gradient checker) does not wander into Numba's objects."""
 
-    return load()
+    __slots__ = ("K", "forward", "backward")
 
-
-def _flat_ready(*arrays: np.ndarray) -> bool:
-    """Whether the arrays share the first one's float dtype and are all C-contiguous."""
-    dtype = arrays[0].dtype
-    if dtype.kind != "f":
-        return False
-    return all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+    def __init__(self) -> None:
+        self.K: Any = None
+        self.forward: dict[type, Any] = {}
+        self.backward: dict[type, Any] = {}
 
 
 class FusedOps(Ops):
@@ -47,168 +49,199 @@ class FusedOps(Ops):
 
     def __init__(self, kernels: bool = True) -> None:
         self.kernels = bool(kernels)
-        self._codes: dict[type, int] = {}  # activation class -> kernel code
+        self._cache = _Lookups()
 
-    def _loaded(self) -> Any:
-        return _kernels() if self.kernels else None
+    def _load(self) -> Any:
+        cache = self._cache
+        if cache.K is None:
+            K = None
+            if self.kernels:
+                from fcnet._ops.kernels.loader import load
+
+                K = load()
+            cache.K = K or False
+        return cache.K or None
+
+    def __getstate__(self) -> dict[str, Any]:  # the kernels are looked up again after a load
+        return {**vars(self), "_cache": _Lookups()}
 
     # --- activations ------------------------------------------------------------------------
-    def _code(self, activation: Any) -> int:
-        kind = type(activation)
-        code = self._codes.get(kind)
-        if code is None:
-            code = _NONE
-            K = self._loaded()
-            if K is not None and kind.__module__ == _OWN_ACTIVATIONS:
-                name = getattr(activation, "name", None)
-                code = _SOFTMAX if name == "softmax" else K.activations.CODES.get(name, _NONE)
-            self._codes[kind] = code
-        return code
+    def _kernels_for(self, kind: type, activation: Any) -> None:
+        """Fill the two tables for the activation class ``kind``."""
+        forward = backward = None
+        K = self._load()
+        if K is not None and kind.__module__ == _OWN_ACTIVATIONS:
+            name = getattr(activation, "name", None)
+            kernels = K.activations
+            if name == "identity":
+                forward, backward = (None, kernels.identity_infer), kernels.column_sums
+            elif name in kernels.KERNELS:
+                forward_kernel, infer, backward = kernels.KERNELS[name]
+                if name in kernels.FORWARD:
+                    forward = (forward_kernel, infer)
+        self._cache.forward[kind], self._cache.backward[kind] = forward, backward
 
     def fuses(self, activation: Any) -> bool:
-        return self._code(activation) != _NONE
+        kind = type(activation)
+        if kind not in self._cache.forward:
+            self._kernels_for(kind, activation)
+        return self._cache.forward[kind] is not None
 
     def bias_activation(self, Z: Any, b: Any, activation: Any, out: Any) -> Any:
-        code = self._code(activation)
-        if code == _NONE or not _flat_ready(Z, b, out):
+        kind, cache = type(activation), self._cache
+        if kind not in cache.forward:
+            self._kernels_for(kind, activation)
+        kernels = cache.forward[kind]
+        if kernels is None or b.dtype is not Z.dtype or out.dtype is not Z.dtype:
             return super().bias_activation(Z, b, activation, out)
-        kernels = _kernels().activations
-        if code == _SOFTMAX:
-            kernels.bias_softmax(Z, b, out)
-            return out
-        alpha = float(getattr(activation, "alpha", 0.0))
-        if code == kernels.IDENTITY or out is Z:
-            kernels.bias_activation_inplace(code, Z, b, alpha)
+        forward, infer = kernels
+        if forward is None or out is Z:  # the identity, or inference
+            infer(Z, b, getattr(activation, "alpha", 0.0))
             return Z
-        kernels.bias_activation(code, Z, b, out, alpha)
+        forward(Z, b, out, getattr(activation, "alpha", 0.0))
         return out
 
     def activation_backward_colsum(
         self, dA: Any, Z: Any, A: Any, activation: Any, out: Any, db: Any
     ) -> Any:
-        code = self._code(activation)
-        if code == _NONE or not _flat_ready(Z, dA, A, out, db):
+        kind, cache = type(activation), self._cache
+        if kind not in cache.backward:
+            self._kernels_for(kind, activation)
+        backward = cache.backward[kind]
+        dtype = Z.dtype
+        if (
+            backward is None
+            or dA.dtype is not dtype
+            or A.dtype is not dtype
+            or db.dtype is not dtype
+            or not dA.flags.c_contiguous
+        ):
             return super().activation_backward_colsum(dA, Z, A, activation, out, db)
-        kernels = _kernels().activations
-        if code == kernels.IDENTITY:
-            kernels.column_sums(dA, db)
+        if backward is cache.K.activations.column_sums:  # the identity: dZ is dA
+            backward(dA, db)
             return dA
-        if code == _SOFTMAX:
-            kernels.softmax_backward(dA, A, out, db)
-            return out
-        kernels.activation_backward(code, dA, Z, A, out, db, float(getattr(activation, "alpha", 0)))
+        backward(dA, Z, A, out, db, getattr(activation, "alpha", 0.0))
         return out
 
     # --- losses -------------------------------------------------------------------------------
-    def _loss_kernels(self, Z: Any, Y: Any, dY: Any, per_sample: Any) -> Any:
+    def _loss_kernels(self, Z: Any, Y: Any, dY: Any) -> Any:
         """The loss kernels when they can take these arrays, else None."""
-        K = self._loaded()
-        if K is None or not _flat_ready(Z, dY, per_sample) or not Y.flags.c_contiguous:
+        K = self._load()
+        if (
+            K is None
+            or dY.dtype is not Z.dtype
+            or not (Z.flags.c_contiguous and Y.flags.c_contiguous)
+        ):
             return None
         return K.losses
 
     def softmax_cross_entropy(self, Z: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
-        kernels = self._loss_kernels(Z, Y, dY, per_sample)
+        kernels = self._loss_kernels(Z, Y, dY)
         if kernels is None:
             return False
-        if Y.ndim == 1:
-            if Y.dtype.kind not in "iu":
-                return False
+        if Y.ndim == 1 and Y.dtype.kind in "iu":
             kernels.softmax_cross_entropy_labels(Z, Y, dY, per_sample)
-        elif Y.dtype == Z.dtype:
+        elif Y.dtype is Z.dtype and Y.shape == Z.shape:
             kernels.softmax_cross_entropy_probabilities(Z, Y, dY, per_sample)
         else:
             return False
         return True
 
-    def _regression(self, name: str, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> Any:
-        kernels = self._loss_kernels(Y_hat, Y, dY, per_sample)
-        if kernels is None or Y.dtype != Y_hat.dtype or Y.shape != Y_hat.shape:
+    def _elementwise_loss(self, name: str, Y_hat: Any, Y: Any, dY: Any) -> Any:
+        kernels = self._loss_kernels(Y_hat, Y, dY)
+        if kernels is None or Y.dtype is not Y_hat.dtype or Y.shape != Y_hat.shape:
             return None
         return getattr(kernels, name)
 
     def binary_cross_entropy(self, Z: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
-        kernel = self._regression("binary_cross_entropy", Z, Y, dY, per_sample)
+        kernel = self._elementwise_loss("binary_cross_entropy", Z, Y, dY)
         return kernel is not None and kernel(Z, Y, dY, per_sample) is None
 
     def squared_error(self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
-        kernel = self._regression("squared_error", Y_hat, Y, dY, per_sample)
+        kernel = self._elementwise_loss("squared_error", Y_hat, Y, dY)
         return kernel is not None and kernel(Y_hat, Y, dY, per_sample) is None
 
     def absolute_error(self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
-        kernel = self._regression("absolute_error", Y_hat, Y, dY, per_sample)
+        kernel = self._elementwise_loss("absolute_error", Y_hat, Y, dY)
         return kernel is not None and kernel(Y_hat, Y, dY, per_sample) is None
 
     def huber(self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any, delta: float) -> bool:
-        kernel = self._regression("huber", Y_hat, Y, dY, per_sample)
+        kernel = self._elementwise_loss("huber", Y_hat, Y, dY)
         return kernel is not None and kernel(Y_hat, Y, dY, per_sample, float(delta)) is None
 
     # --- optimizers ---------------------------------------------------------------------------
-    def _update_kernels(self, *arrays: Any) -> Any:
-        K = self._loaded()
-        if K is None or not _flat_ready(*arrays) or not arrays[0].flags.writeable:
+    def _update_kernels(self, p: Any, g: Any) -> Any:
+        """The update kernels when they can take ``p`` and ``g`` (the state arrays are the
+        optimizer's own, made like ``p``), else None."""
+        K = self._cache.K if self._cache.K is not None else self._load()
+        if not K or g.dtype is not p.dtype or not g.flags.c_contiguous:
+            return None
+        if not (p.flags.c_contiguous and p.flags.writeable):
             return None
         return K.optimizers
 
-    def sgd_update(self, p: Any, g: Any, v: Any, **hyper: Any) -> bool:
-        kernels = self._update_kernels(p, g, v)
+    def sgd_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        *,
+        lr: float,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+        first: bool,
+    ) -> bool:
+        kernels = self._update_kernels(p, g)
         if kernels is None:
             return False
-        T = p.dtype.type
-        kernels.sgd(
-            p,
-            g,
-            v,
-            T(hyper["lr"]),
-            T(hyper["momentum"]),
-            T(1.0 - hyper["dampening"]),  # rounded once, as NumPy rounds the reference's
-            T(hyper["weight_decay"]),
-            bool(hyper["nesterov"]),
-            bool(hyper["first"]),
-        )
+        keep = 1.0 - dampening
+        kernels.sgd(p, g, v, lr, momentum, keep, weight_decay, nesterov, first)
         return True
 
-    def adam_update(self, p: Any, g: Any, m: Any, v: Any, **hyper: Any) -> bool:
-        kernels = self._update_kernels(p, g, m, v)
+    def adam_update(
+        self,
+        p: Any,
+        g: Any,
+        m: Any,
+        v: Any,
+        *,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        decoupled: bool,
+        t: int,
+    ) -> bool:
+        kernels = self._update_kernels(p, g)
         if kernels is None:
             return False
-        T = p.dtype.type
-        lr, (b1, b2), t, wd = hyper["lr"], hyper["betas"], hyper["t"], hyper["weight_decay"]
-        decoupled = hyper["decoupled"]
-        kernels.adam(
-            p,
-            g,
-            m,
-            v,
-            T(-(lr / (1.0 - b1**t))),
-            T(b1),
-            T(1.0 - b1),
-            T(b2),
-            T(1.0 - b2),
-            T(hyper["eps"]),
-            T(math.sqrt(1.0 - b2**t)),
-            T(0.0 if decoupled else wd),
-            T(1.0 - lr * wd if decoupled else 1.0),
-        )
+        b1, b2 = betas
+        step = -(lr / (1.0 - b1**t))
+        sqrt_bias2 = math.sqrt(1.0 - b2**t)
+        decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
+        kernels.adam(p, g, m, v, step, b1, 1.0 - b1, b2, 1.0 - b2, eps, sqrt_bias2, l2, decay)
         return True
 
-    def rmsprop_update(self, p: Any, g: Any, v: Any, g_avg: Any, buf: Any, **hyper: Any) -> bool:
-        kernels = self._update_kernels(p, g, v, g_avg, buf)
+    def rmsprop_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        g_avg: Any,
+        buf: Any,
+        *,
+        lr: float,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
+        momentum: float,
+        centered: bool,
+    ) -> bool:
+        kernels = self._update_kernels(p, g)
         if kernels is None:
             return False
-        T = p.dtype.type
-        kernels.rmsprop(
-            p,
-            g,
-            v,
-            g_avg,
-            buf,
-            T(hyper["lr"]),
-            T(hyper["alpha"]),
-            T(1.0 - hyper["alpha"]),
-            T(hyper["eps"]),
-            T(hyper["weight_decay"]),
-            T(hyper["momentum"]),
-            bool(hyper["centered"]),
-        )
+        keep = 1.0 - alpha
+        kernels.rmsprop(p, g, v, g_avg, buf, lr, alpha, keep, eps, weight_decay, momentum, centered)
         return True

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import Any
 
 _HERE = Path(__file__).resolve().parent
+_IN_TREE = _HERE / "__pycache__"  # beside the sources, where Numba caches by default
 _SOURCES = ("jit.py", "vmath.py", "activations.py", "losses.py", "optimizers.py")
 
 _lock = threading.Lock()
@@ -72,7 +73,7 @@ def cache_directory(numba: Any) -> Path | None:
         digest.update((_HERE / name).read_bytes())
     leaf = f"fcnet-kernels-{digest.hexdigest()[:16]}"
     user_set = os.environ.get("NUMBA_CACHE_DIR")
-    candidates = [Path(user_set)] if user_set else [_HERE / "__pycache__", _user_cache()]
+    candidates = [Path(user_set)] if user_set else [_IN_TREE, _user_cache()]
     for base in candidates:
         path = base / leaf
         try:

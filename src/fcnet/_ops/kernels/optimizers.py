@@ -2,8 +2,10 @@
 once and writes them once (see :mod:`fcnet.optimizers` for the equations and the NumPy
 reference, whose order of operations these follow, so that the two agree to rounding).
 
-Arrays of one shape and float dtype, C-contiguous (walked as flat vectors); the scalars are
-passed already rounded to that dtype by the caller, so that float32 stays float32.
+Arrays of one shape and float dtype, C-contiguous (walked as flat vectors). The scalars come as
+Python floats and are rounded to the arrays' dtype first, as NumPy rounds a Python float that
+meets a float32 array, so that float32 stays float32; ``1 - beta`` and the like are computed by
+the caller in float64 and rounded once, as on the reference route.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ def sgd(p, g, v, lr, momentum, keep, weight_decay, nesterov, first):
     keep = 1 - dampening; g <- g + momentum v (Nesterov) or v; p <- p - lr g. ``v`` is unused
     without momentum."""
     P, G, V = p.reshape(p.size), g.reshape(g.size), v.reshape(v.size)
+    T = p.dtype.type
+    lr, momentum, keep, weight_decay = T(lr), T(momentum), T(keep), T(weight_decay)
     for i in range(P.size):
         d = G[i] + weight_decay * P[i] if weight_decay else G[i]
         if momentum:
@@ -37,7 +41,10 @@ def adam(p, g, m, v, step, beta1, keep1, beta2, keep2, eps, sqrt_bias2, weight_d
         p <- p + step (m / (sqrt(v) / sqrt(1 - beta2^t) + eps)),  step = -lr / (1 - beta1^t)
     """
     P, G, M, V = p.reshape(p.size), g.reshape(g.size), m.reshape(m.size), v.reshape(v.size)
-    one = p.dtype.type(1)
+    T = p.dtype.type
+    step, beta1, keep1, beta2, keep2 = T(step), T(beta1), T(keep1), T(beta2), T(keep2)
+    eps, sqrt_bias2, weight_decay, decay = T(eps), T(sqrt_bias2), T(weight_decay), T(decay)
+    one = T(1)
     for i in range(P.size):
         x = P[i] * decay if decay != one else P[i]
         d = G[i] + weight_decay * x if weight_decay else G[i]
@@ -56,6 +63,9 @@ def rmsprop(p, g, v, g_avg, buf, lr, alpha, keep, eps, weight_decay, momentum, c
     ``g_avg`` and ``buf`` are unused where their option is off."""
     P, G, V = p.reshape(p.size), g.reshape(g.size), v.reshape(v.size)
     C, B = g_avg.reshape(g_avg.size), buf.reshape(buf.size)
+    T = p.dtype.type
+    lr, alpha, keep, eps = T(lr), T(alpha), T(keep), T(eps)
+    weight_decay, momentum = T(weight_decay), T(momentum)
     for i in range(P.size):
         d = G[i] + weight_decay * P[i] if weight_decay else G[i]
         vi = V[i] * alpha + keep * (d * d)
