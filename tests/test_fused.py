@@ -135,6 +135,33 @@ def test_the_forward_kernels_numpy_computes_instead_agree_with_it(name, dtype):
     np.testing.assert_allclose(Z, expected, **TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NAMES)
+def test_a_dense_layer_computes_the_same_on_both_routes(name, dtype):
+    """Forward, inference, and backward with and without dW and dX: the compiled call with the
+    products against NumPy's matmul and passes."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((37, 23)).astype(dtype)
+    dA = rng.standard_normal((37, 19)).astype(dtype)
+    results = []
+    for ops in (NUMPY, FUSED):
+        layer = fcnet.Dense(23, 19, name, rng=0, dtype=dtype, l2=0.01).to(ops)
+        layer.b[...] = rng.standard_normal(19).astype(dtype) if ops is NUMPY else results[0][0]
+        A = layer.forward(X, training=True).copy()
+        dX = layer.backward(dA).copy()
+        grads = [layer.dW.copy(), layer.db.copy()]
+        assert layer.backward(dA, need_dX=False) is None
+        np.testing.assert_array_equal(layer.dW, grads[0])
+        layer.dW[...] = 7.0
+        layer.backward(dA, need_dW=False)
+        assert (layer.dW == 7.0).all()  # left as it was
+        results.append([layer.b.copy(), A, dX, *grads, layer.infer(X).copy()])
+    tol = dict(TOL[dtype])
+    tol["atol"] = 200 * np.finfo(dtype).eps  # sums of 23 to 37 products, in the BLAS's order
+    for reference, fused, what in zip(*results, ["b", "A", "dX", "dW", "db", "infer"], strict=1):
+        np.testing.assert_allclose(fused, reference, err_msg=f"{name} {what}", **tol)
+
+
 def test_the_kernels_are_used_where_they_measured_faster():
     assert FUSED.fuses(ReLU()) and not NUMPY.fuses(ReLU())
     assert {n for n in NAMES if FUSED.fuses(ACTIVATIONS[n]())} == {
@@ -182,15 +209,16 @@ def _targets(name, m, k, rng):
     return rng.standard_normal((m, k))
 
 
+@pytest.mark.parametrize("m", [41, 300])  # the cross-entropy's row-wise and transposed loops
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "name",
     ["cross_entropy", "cross_entropy_probabilities", "binary_cross_entropy", "mse", "mae", "huber"],
 )
-def test_every_loss_and_its_gradient_agree_with_numpy(name, dtype, weighted):
+def test_every_loss_and_its_gradient_agree_with_numpy(name, dtype, weighted, m):
     rng = np.random.default_rng(0)
-    m, k = 41, 7
+    k = 7
     Y_hat = (rng.standard_normal((m, k)) * 4).astype(dtype)
     Y_hat[0, 0] = 60.0  # a large logit: log-sum-exp keeps it finite
     Y = _targets(name, m, k, rng)
@@ -222,20 +250,24 @@ OPTIMIZERS = {
 }
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtypes", ["float32", "float64", "mixed"])
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_every_optimizer_update_agrees_with_numpy(name, dtype):
+def test_every_optimizer_update_agrees_with_numpy(name, dtypes):
+    """Every parameter in one call (one dtype), or one call a parameter (mixed dtypes, which
+    one table cannot hold), against NumPy; with a learning rate scaled for one parameter."""
     rng = np.random.default_rng(0)
+    kinds = {"W": dtypes, "b": dtypes} if dtypes != "mixed" else {"W": "float32", "b": "float64"}
+    dtype = np.float64 if dtypes == "float64" else np.float32
     start = {"W": rng.standard_normal((300, 130)), "b": rng.standard_normal(130)}
-    grads = [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in start.items()}]
-    grads += [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in start.items()}]
+    grads = [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
+    grads += [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
     finals = []
     for ops in (NUMPY, FUSED):
         opt = OPTIMIZERS[name]()
         opt.ops = ops
-        params = {k: v.astype(dtype) for k, v in start.items()}
+        params = {k: v.astype(kinds[k]) for k, v in start.items()}
         for step in range(6):
-            opt.step(params, grads[step % 2])
+            opt.step(params, grads[step % 2], lr_scale={"b": 0.5})
         finals.append((params, opt.state_dict()[1]))
     (params, state), (fused_params, fused_state) = finals
     tol = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
@@ -300,3 +332,26 @@ def test_a_read_only_installation_caches_in_the_user_directory(monkeypatch, tmp_
     assert loader.cache_directory(numba).parent == tmp_path / "user"
     monkeypatch.setattr(loader, "_user_cache", lambda: blocker / "user")
     assert loader.cache_directory(numba) is None
+
+
+def test_the_one_call_routes_are_taken():
+    """The steps above go through the compiled calls, not around them."""
+    ops = NumpyOps()
+    layer = fcnet.Dense(8, 4, "relu", rng=0).to(ops)
+    layer.forward(np.ones((3, 8), np.float32), training=True)
+    layer.backward(np.ones((3, 4), np.float32))
+    assert ops._cache.dense[ReLU] is not None and ops._cache.K.gemm is not None
+    opt = optimizers.Adam()
+    opt.ops = ops
+    params = {"W": np.ones((3, 2), np.float32), "b": np.ones(2, np.float32)}
+    grads = {"W": np.ones((3, 2), np.float32), "b": np.ones(2, np.float32)}
+    opt.step(params, grads)
+    table = ops._cache.tables["adam"][1]
+    assert table.shape == (2, 5) and table[0, 0] == params["W"].ctypes.data
+    opt.step(params, grads)
+    assert ops._cache.tables["adam"][1] is table  # made once, reused
+    params["b"] = params["b"].astype(np.float64)  # another dtype: one call a parameter
+    grads["b"] = grads["b"].astype(np.float64)
+    opt.state = {}
+    opt.step(params, grads)
+    assert ops._cache.tables["adam"][1] is table

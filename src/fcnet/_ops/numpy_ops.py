@@ -65,6 +65,8 @@ class NumpyOps(FusedOps):
         trans_a: bool = False,
         trans_b: bool = False,
     ) -> np.ndarray:
+        if self._compiled_gemm(A, B, out, trans_a, trans_b, alpha, beta):
+            return out
         if alpha == 1.0 and beta == 0.0:
             return np.matmul(A.T if trans_a else A, B.T if trans_b else B, out=out)
         return super().gemm(A, B, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
@@ -79,6 +81,8 @@ class NumpyOps(FusedOps):
         *,
         trans_a: bool = False,
     ) -> bool:
+        if self._compiled_gemm(A, B, C, trans_a, False, alpha, beta):
+            return True
         # a small C: NumPy's passes cost less than the foreign call
         return C.size >= _blas.MIN_SIZE and _blas.gemm(alpha, A, B, beta, C, trans_a=trans_a)
 

@@ -36,7 +36,9 @@ class SoftmaxCrossEntropy(Loss):
 
     def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
         dY, per_sample = _fused_buffers(self, Z)
-        if self.ops.softmax_cross_entropy(Z, Y, dY, per_sample):  # one pass, where compiled
+        if self.ops.softmax_cross_entropy(
+            Z, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
             self._dY = dY
             return per_sample
         xp = self.ops.xp
@@ -102,7 +104,9 @@ class BinaryCrossEntropy(Loss):
 
     def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
         dY, per_sample = _fused_buffers(self, Z)
-        if self.ops.binary_cross_entropy(Z, Y, dY, per_sample):  # one pass, where compiled
+        if self.ops.binary_cross_entropy(
+            Z, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
             self._dY = dY
             return per_sample
         xp = self.ops.xp

@@ -25,7 +25,9 @@ class MSE(Loss):
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         dY, per_sample = _fused_buffers(self, Y_hat)
-        if self.ops.squared_error(Y_hat, Y, dY, per_sample):  # one pass, where compiled
+        if self.ops.squared_error(
+            Y_hat, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
             self._dY = dY
             return per_sample
         xp = self.ops.xp
@@ -47,7 +49,9 @@ class MAE(Loss):
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         dY, per_sample = _fused_buffers(self, Y_hat)
-        if self.ops.absolute_error(Y_hat, Y, dY, per_sample):  # one pass, where compiled
+        if self.ops.absolute_error(
+            Y_hat, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
             self._dY = dY
             return per_sample
         xp = self.ops.xp
@@ -70,7 +74,9 @@ class Huber(Loss):
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         dY, per_sample = _fused_buffers(self, Y_hat)
-        if self.ops.huber(Y_hat, Y, dY, per_sample, self.delta):  # one pass, where compiled
+        if self.ops.huber(
+            Y_hat, Y, dY, per_sample, self.delta, self._buffers
+        ):  # one pass, where compiled
             self._dY = dY
             return per_sample
         xp = self.ops.xp

@@ -19,4 +19,8 @@ from __future__ import annotations
 import numba
 
 jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+#: The names of NumPy's OpenBLAS ``cblas_sgemm`` and ``cblas_dgemm``, set by the loader before
+#: it imports :mod:`fcnet._ops.kernels.blas` (None: that module is not imported).
+GEMM_SYMBOLS: tuple[str, str] | None = None
 inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")

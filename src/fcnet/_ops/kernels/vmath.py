@@ -20,6 +20,8 @@ Method, for each:
 * ``log1p_unit``: ``log(1 + t) = 2 atanh(s)`` with ``s = t / (2 + t)``, or, above
   ``t = sqrt 2 - 1``, ``ln 2 + 2 atanh((t - 1) / (t + 3))``; ``|s| <= 0.172``, and the series of
   atanh to ``s^23`` (truncation below 3e-18).
+* ``log_ge1``: ``log x = e ln 2 + log(1 + (f - 1))`` with ``x = 2^e f``, ``1 <= f < 2``, for
+  ``x >= 1`` (log-sum-exp, whose sum is at least 1).
 * ``tanh``: ``tanh |x| = -u / (u + 2)`` with ``u = expm1(-2 |x|)``, accurate near 0 as well.
 * ``erfc``: the rational approximations of Cephes ``ndtr.c``, as :mod:`fcnet._special` (whose
   coefficients it reads), chosen coefficient by coefficient so that one evaluation serves every
@@ -136,6 +138,18 @@ def log1p_unit(t):
     s2 = s * s
     r = 2.0 * s * (_horner(s2, _ATANH_SERIES) * s2 + 1.0)
     return r + _LN2 * u
+
+
+@inline
+def log_ge1(x):
+    """log x for x >= 1 (a sum of exponentials, the largest of them 1): x = 2^e f with
+    1 <= f < 2 read from its bits, log x = e ln 2 + log(1 + (f - 1)); NaN for NaN."""
+    x = np.float64(x)
+    bits = x.view(np.int64)
+    e = np.float64((bits >> 52) - 1023)
+    f = np.int64((bits & 0xFFFFFFFFFFFFF) | (1023 << 52)).view(np.float64)
+    y = e * _LN2 + log1p_unit(f - 1.0)
+    return x if x != x else y
 
 
 @inline
