@@ -5,17 +5,20 @@ machine, and what a compiled one would add.
 Same workload and network as ``mlp.py`` (float32 784-256-128-10 ReLU, softmax cross-entropy,
 plain SGD, 16,384 samples an epoch, batch 32 / 128 / 1024). The contenders:
 
-* ``fcnet``: its public ``fit``, one epoch a call (as in ``mlp.py``).
+* ``fcnet``: its public ``fit``, one epoch a call (as in ``mlp.py``), with its compiled fused
+  passes where Numba is installed.
+* ``fcnet_numpy``: the same ``fit`` on the NumPy route (``NumpyOps(kernels=False)``: every
+  element-wise pass a NumPy call, as without Numba).
 * ``numpy``: the bare NumPy loop of ``mlp.py`` (:func:`mlp.numpy_train`).
 * ``numpy_rows``: the same step split across threads by rows of the batch
   (:func:`rows_in_threads_train`): each thread gathers, runs forward and loss and the backward
   chain of dX for its rows with a single-threaded BLAS, then, once every row's dZ is known, each
   updates its share of the columns of every W straight from dZ (``W <- W - lr X^T dZ`` in one
   ``gemm``). Element-wise passes run on every core; the price is two thread hand-offs a step.
-* ``fused``: one thread, with the element-wise work of each layer compiled into a single pass
+* ``fused``: a bare loop with the element-wise work of each layer compiled into a single pass
   by Numba (:func:`fused_train`; bias and ReLU; ReLU' and db and the bias update; softmax,
-  cross-entropy, dZ and db), the products in the BLAS as above. Present only when Numba is
-  installed (``pip install numba``).
+  cross-entropy, dZ and db), the products in the BLAS as above: how close a step with no
+  library around it gets. Present only when Numba is installed (``pip install numba``).
 * The GEMM bound of ``mlp.py``: the products alone, the better of 1 BLAS thread and the default.
 
 Prints samples/s and each contender's fraction of the bound (medians of ``--reps`` rounds after
@@ -43,6 +46,7 @@ import mlp  # noqa: E402  (the sibling script, found through the path above)
 
 import fcnet  # noqa: E402
 from fcnet import _blas  # noqa: E402
+from fcnet._ops import NumpyOps  # noqa: E402
 from fcnet.backend import blas_threads, blas_threads_for, worker_threads  # noqa: E402
 
 
@@ -242,7 +246,20 @@ def fused_train(X, y, sizes, batch, lr=0.01):
     return (len(X) // batch) * batch, epoch
 
 
-CONTENDERS = ("fcnet", "numpy", "numpy_rows", "fused")
+CONTENDERS = ("fcnet", "fcnet_numpy", "numpy", "numpy_rows", "fused")
+
+
+def fcnet_numpy_train(X, y, sizes, batch):
+    """``mlp.fcnet_train`` on the NumPy route (no compiled kernel)."""
+    model = mlp.fcnet_model(sizes).to(NumpyOps(kernels=False))
+
+    def epoch() -> None:
+        optimizer = fcnet.optimizers.SGD(0.01)
+        model.fit(
+            X, y, loss="cross_entropy", optimizer=optimizer, epochs=1, batch_size=batch, rng=0
+        )
+
+    return len(X), epoch
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -263,6 +280,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for batch in args.batches:
         runs = {
             "fcnet": mlp.fcnet_train(X, y, sizes, batch, lambda: fcnet.optimizers.SGD(0.01)),
+            "fcnet_numpy": fcnet_numpy_train(X, y, sizes, batch),
             "numpy": mlp.numpy_train(X, y, sizes, batch),
             "numpy_rows": rows_in_threads_train(X, y, sizes, batch),
         }

@@ -1,5 +1,5 @@
-"""MLP training and inference throughput: fcnet against PyTorch eager, scikit-learn and the GEMM
-bound, all measured in this one process, one run.
+"""MLP training and inference throughput: fcnet against PyTorch eager, JAX, scikit-learn, the GEMM
+bound and the FLOP floor, all measured in this one process, one run.
 
 Workload (the defaults): float32, 784-256-128-10 ReLU network, softmax cross-entropy, plain SGD,
 16,384 samples per epoch, batch 32 / 128 / 1024; inference on 65,536 samples in chunks of 4,096;
@@ -8,6 +8,9 @@ and a small 20-64-64-2 network trained with Adam at batch 32.
 * fcnet runs through its public ``fit`` (one epoch per call) and ``predict``.
 * PyTorch eager (when installed) trains the same network with the same optimizer, with
   ``torch.set_num_threads`` set to the thread count fcnet's BLAS uses.
+* JAX (when installed) trains the same network with the whole step jitted (gather, forward,
+  loss, gradients, update: one call a step), the data on its device (the CPU) and the batch's
+  rows gathered inside the jitted step; it predicts with a jitted forward and argmax per chunk.
 * scikit-learn's MLPClassifier (when installed) trains one epoch (``max_iter=1``).
 * A bare NumPy loop (:func:`numpy_train`, SGD workloads) trains the same network with every
   buffer preallocated and no checks: how fast NumPy alone runs the step, with the BLAS threads
@@ -18,6 +21,13 @@ and a small 20-64-64-2 network trained with Adam at batch 32.
   bound. fcnet predicts in blocks of at most ``fcnet._inference._INFERENCE_ROWS`` rows (512), so
   for inference the products in blocks of that size are timed too, and the best of the three is
   the bound.
+* The FLOP floor is the physical limit: the floating-point operations of an epoch (2 per
+  multiply-add of every product above) at the machine's peak sgemm rate, the best of a few
+  4,096 x 4,096 products timed with the default BLAS threads. No implementation of this step
+  can run faster than the floor; the GEMM bound is what the BLAS reaches at the step's shapes.
+
+The CPU (its model name in /proc/cpuinfo) and the BLAS kernels NumPy ran (threadpoolctl's
+``internal_api``, ``architecture``, ``version`` and threads) are printed and kept in the JSON.
 
 Every figure is the median over ``--reps`` repetitions after a warm-up, in samples per second;
 each timed call starts after ``--settle`` idle seconds (0.3), so that no contender shares the
@@ -26,6 +36,7 @@ over the rounds (fcnet and the peer timed one after the other): the spread the n
 machine gives it. The JSON keeps every round's figures.
 ``--json PATH`` writes them; ``--quick`` is a fast smoke run on tiny sizes. With ``--both``, when
 OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set, a child process repeats the run with both unset.
+``--no-jax`` and ``--no-torch`` leave those peers out.
 
     python benchmarks/mlp.py [--quick] [--json PATH] [--both]
 """
@@ -48,6 +59,7 @@ import numpy as np
 
 import fcnet
 from fcnet._inference import _INFERENCE_ROWS as INFERENCE_ROWS
+from fcnet._ops import default_ops
 from fcnet.backend import blas_threads, blas_threads_for, worker_threads
 
 HIDDEN = (256, 128)
@@ -154,6 +166,103 @@ def torch_predict(torch, X, sizes, chunk):
                 net(Xt[start : start + chunk]).argmax(dim=1)
 
     return len(X), run
+
+
+def import_jax():
+    """JAX on the CPU, or None when it is not installed."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_platforms", "cpu")
+    return jax
+
+
+def jax_params(jax, sizes):
+    """Glorot-uniform weights and zero biases, float32, on JAX's device."""
+    rng = np.random.default_rng(0)
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        limit = np.sqrt(6.0 / (a + b))
+        W = rng.uniform(-limit, limit, (a, b)).astype(np.float32)
+        params.append((jax.device_put(W), jax.device_put(np.zeros(b, np.float32))))
+    return params
+
+
+def jax_forward(jax, params, X):
+    """The logits of the ReLU network ``params`` for X (m, n_in)."""
+    A = X
+    for i, (W, b) in enumerate(params):
+        A = A @ W + b
+        if i < len(params) - 1:
+            A = jax.nn.relu(A)
+    return A
+
+
+def jax_train(jax, X, y, sizes, batch, optimizer):
+    """One epoch of full batches, the whole step one jitted call: the rows ``order[start :
+    start + batch]`` gathered from X and y on the device, softmax cross-entropy, its gradients
+    by ``jax.value_and_grad``, and the update (``optimizer``: "sgd" with lr 0.01, or "adam"
+    with lr 1e-3 and torch's defaults), the parameters' buffers donated to the next step."""
+    jnp, lax = jax.numpy, jax.lax
+    Xd, yd = jax.device_put(X), jax.device_put(np.asarray(y, np.int32))
+    params = jax_params(jax, sizes)
+    state = ()
+    if optimizer == "adam":  # two trees of zeros (a donated buffer must not appear twice)
+        m, v = (jax.tree_util.tree_map(jnp.zeros_like, params) for _ in range(2))
+        state = (m, v, jnp.float32(0.0))
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    def loss(params, Xb, yb):
+        logp = jax.nn.log_softmax(jax_forward(jax, params, Xb))
+        return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
+
+    def step(params, state, order, start):
+        rows = lax.dynamic_slice(order, (start,), (batch,))
+        value, grads = jax.value_and_grad(loss)(params, Xd[rows], yd[rows])
+        if optimizer != "adam":
+            return jax.tree_util.tree_map(lambda p, g: p - 0.01 * g, params, grads), state, value
+        m, v, t = state
+        t = t + 1.0
+        m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
+        v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
+        scale, root = 1e-3 / (1 - b1**t), jnp.sqrt(1 - b2**t)
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - scale * m / (jnp.sqrt(v) / root + eps), params, m, v
+        )
+        return params, (m, v, t), value
+
+    step = jax.jit(step, donate_argnums=(0, 1))
+    rng = np.random.default_rng(0)
+    held = {"params": params, "state": state}
+
+    def epoch() -> None:
+        order = jax.device_put(rng.permutation(len(X)).astype(np.int32))
+        params, state = held["params"], held["state"]
+        for start in range(0, len(X) - batch + 1, batch):
+            params, state, _ = step(params, state, order, start)
+        jax.block_until_ready(params)
+        held.update(params=params, state=state)
+
+    return (len(X) // batch) * batch, epoch
+
+
+def jax_predict(jax, X, sizes, chunk):
+    """Labels of X chunk by chunk, each chunk's forward and argmax one jitted call on the data
+    already on the device."""
+    jnp, lax = jax.numpy, jax.lax
+    Xd = jax.device_put(X)
+    params = jax_params(jax, sizes)
+
+    @jax.jit
+    def labels(params, start):
+        block = lax.dynamic_slice_in_dim(Xd, start, chunk)
+        return jnp.argmax(jax_forward(jax, params, block), axis=1)
+
+    def run() -> None:
+        jax.block_until_ready([labels(params, s) for s in range(0, len(X) - chunk + 1, chunk)])
+
+    return (len(X) // chunk) * chunk, run
 
 
 def initial_params(sizes, rng):
@@ -300,6 +409,56 @@ def sklearn_train(X, y, batch):
     return len(X), epoch
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name, from /proc/cpuinfo (None where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def blas_kernels() -> list[dict[str, Any]]:
+    """What threadpoolctl says of each BLAS loaded (NumPy's first): which library, which
+    kernels (``architecture``), its version and threads."""
+    from threadpoolctl import threadpool_info
+
+    keys = ("internal_api", "architecture", "version", "num_threads", "threading_layer")
+    return [
+        {k: info.get(k) for k in (*keys, "filepath")}
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
+
+
+def flops_per_sample(sizes, train: bool) -> int:
+    """Floating-point operations a sample costs in the products (2 per multiply-add): forward
+    X W for every layer, and in training dW = X^T dZ for every layer and dX = dZ W^T for all
+    but the first."""
+    products = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    forward = sum(products)
+    return 2 * (3 * forward - products[0] if train else forward)
+
+
+def peak_sgemm(size: int = 4096, reps: int = 3) -> float:
+    """FLOP/s of the best of ``reps`` float32 (size, size) products with the BLAS's default
+    threads: the machine's peak as its BLAS reaches it."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((size, size)).astype(np.float32)
+    B = rng.standard_normal((size, size)).astype(np.float32)
+    C = np.empty_like(A)
+    np.matmul(A, B, out=C)
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        np.matmul(A, B, out=C)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size**3 / best
+
+
 def gemm_run(X, sizes, batch, train: bool, threads: int | None):
     """Samples/s of the matrix products of a step alone (NumPy matmul into preallocated outputs).
 
@@ -354,16 +513,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     y = rng.integers(0, N_CLASSES, args.samples)
     # NumPy's BLAS thread count (one per core), read before torch loads a BLAS of its own
     threads = args.threads or worker_threads()
-    try:
-        import torch
-    except ImportError:
-        torch = None
+    blas = blas_kernels()
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+    jax = None if args.no_jax else import_jax()
     if args.threads:
         fcnet.set_num_threads(args.threads)
     if torch is not None:
         torch.set_num_threads(threads)
+    peak = peak_sgemm(args.peak_size)
     result: dict[str, Any] = {
         "config": {
+            "cpu": cpu_model(),
+            "blas": blas,
+            "peak_sgemm_flops": peak,
             "samples": args.samples,
             "inference_samples": args.inference_samples,
             "chunk": args.chunk,
@@ -377,9 +544,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
             "numpy": np.__version__,
             "torch": None if torch is None else torch.__version__,
+            "jax": None if jax is None else jax.__version__,
+            "fcnet_kernels": fused_kernels(),
         },
         "train": {},
     }
+    print(
+        f"CPU: {result['config']['cpu']}; peak sgemm {peak / 1e9:,.0f} GFLOP/s; BLAS: "
+        + "; ".join(
+            f"{b['internal_api']} {b['version']} {b['architecture']}, {b['num_threads']} threads"
+            for b in blas
+        )
+        + f"; fcnet kernels: {result['config']['fcnet_kernels']}",
+        flush=True,
+    )
     sgd = (lambda: fcnet.optimizers.SGD(0.01), lambda p: torch.optim.SGD(p, lr=0.01))
     adam = (lambda: fcnet.optimizers.Adam(1e-3), lambda p: torch.optim.Adam(p, lr=1e-3))
     for batch in args.batches:
@@ -387,23 +565,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         runs["numpy"] = numpy_train(X, y, sizes, batch)
         if torch is not None:
             runs["torch"] = torch_train(torch, X, y, sizes, batch, sgd[1])
+        if jax is not None:
+            runs["jax"] = jax_train(jax, X, y, sizes, batch, "sgd")
         runs.update(gemm_runs(X, sizes, batch, train=True))
-        result["train"][str(batch)] = measure(f"train B={batch}", runs, args)
+        floor = peak / flops_per_sample(sizes, train=True)
+        result["train"][str(batch)] = measure(f"train B={batch}", runs, args, floor)
     Xi = rng.standard_normal((args.inference_samples, N_IN)).astype(np.float32)
     runs = {"fcnet": fcnet_predict(Xi, sizes, args.chunk)}
     if torch is not None:
         runs["torch"] = torch_predict(torch, Xi, sizes, args.chunk)
+    if jax is not None:
+        runs["jax"] = jax_predict(jax, Xi, sizes, args.chunk)
     runs.update(gemm_runs(Xi, sizes, args.chunk, train=False))
     if INFERENCE_ROWS < args.chunk:  # fcnet computes in smaller blocks: time those products too
         runs["gemm_blocks"] = gemm_run(Xi, sizes, INFERENCE_ROWS, False, None)
-    result["inference"] = measure(f"predict chunk={args.chunk}", runs, args)
+    floor = peak / flops_per_sample(sizes, train=False)
+    result["inference"] = measure(f"predict chunk={args.chunk}", runs, args, floor)
     Xs = rng.standard_normal((args.samples, SMALL[0])).astype(np.float32)
     ys = rng.integers(0, SMALL[-1], args.samples)
     runs = {"fcnet": fcnet_train(Xs, ys, SMALL, 32, adam[0])}
     if torch is not None:
         runs["torch"] = torch_train(torch, Xs, ys, SMALL, 32, adam[1])
+    if jax is not None:
+        runs["jax"] = jax_train(jax, Xs, ys, SMALL, 32, "adam")
     runs.update(gemm_runs(Xs, SMALL, 32, train=True))
-    result["small_adam"] = measure("20-64-64-2 Adam B=32", runs, args)
+    floor = peak / flops_per_sample(SMALL, train=True)
+    result["small_adam"] = measure("20-64-64-2 Adam B=32", runs, args, floor)
     # scikit-learn last: SciPy brings a second OpenBLAS whose idle threads must not disturb
     # the figures above
     for batch in args.batches:
@@ -420,23 +607,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def fused_kernels() -> bool:
+    """Whether fcnet computes with its compiled kernels here (Numba installed and usable)."""
+    ops = default_ops()
+    return bool(ops.kernels and ops._load() is not None)
+
+
+PEERS = ("torch", "jax", "numpy")
+
+
 def measure(
-    name: str, runs: dict[str, tuple[int, Callable[[], Any]]], args: argparse.Namespace
+    name: str,
+    runs: dict[str, tuple[int, Callable[[], Any]]],
+    args: argparse.Namespace,
+    floor: float,
 ) -> dict:
     """Medians of each contender's samples/s, the ratios of the medians, and the rates of every
     round (``"rounds"``) with the range of fcnet's ratio to each peer within a round
-    (``"vs_<peer>_range"``: the spread the machine's noise gives the ratios)."""
+    (``"vs_<peer>_range"``: the spread the machine's noise gives the ratios). ``floor``: the
+    FLOP floor in samples/s; ``"vs_best"`` is fcnet's ratio to the faster of PyTorch and JAX."""
     rounds = round_rates(runs, args.reps, args.settle)
-    row: dict[str, Any] = {"torch": None, "numpy": None}
+    row: dict[str, Any] = dict.fromkeys(PEERS)
     row.update({k: statistics.median(v) for k, v in rounds.items()})
     row["gemm_bound"] = max(v for k, v in row.items() if k.startswith("gemm_"))
-    for peer in ("torch", "numpy"):
+    row["flop_floor"] = floor
+    for peer in PEERS:
         row[f"vs_{peer}"] = None if not row[peer] else row["fcnet"] / row[peer]
         row[f"vs_{peer}_range"] = None
         if row[peer]:
             ratios = [a / b for a, b in zip(rounds["fcnet"], rounds[peer], strict=True)]
             row[f"vs_{peer}_range"] = [min(ratios), max(ratios)]
+    peers = [row[p] for p in ("torch", "jax") if row[p]]
+    row["vs_best"] = row["fcnet"] / max(peers) if peers else None
     row["gemm_fraction"] = row["fcnet"] / row["gemm_bound"]
+    row["floor_fraction"] = row["fcnet"] / floor
     row["rounds"] = rounds
     print_row(name, row)
     return row
@@ -445,7 +649,7 @@ def measure(
 def print_row(name: str, row: dict[str, Any]) -> None:
     def rate(key: str) -> str:
         value = row.get(key)
-        return f"{value:>10,.0f}" if value else f"{'-':>10}"
+        return f"{value:>9,.0f}" if value else f"{'-':>9}"
 
     def ratio(key: str) -> str:
         if row[key] is None:
@@ -453,11 +657,13 @@ def print_row(name: str, row: dict[str, Any]) -> None:
         low, high = row[f"{key}_range"]
         return f"{row[key]:.2f} ({low:.2f}-{high:.2f})"
 
+    best = "-" if row["vs_best"] is None else f"{row['vs_best']:.2f}"
     print(
-        f"{name:<22} fcnet {rate('fcnet')}  torch {rate('torch')}  NumPy {rate('numpy')}  "
-        f"GEMM {rate('gemm_bound')} (1 thr {rate('gemm_1thread')})  "
-        f"x torch {ratio('vs_torch')}  x NumPy {ratio('vs_numpy')}  "
-        f"of GEMM {row['gemm_fraction']:.2f}",
+        f"{name:<22} fcnet {rate('fcnet')}  torch {rate('torch')}  jax {rate('jax')}  "
+        f"NumPy {rate('numpy')}  GEMM {rate('gemm_bound')}  floor {rate('flop_floor')}  "
+        f"x torch {ratio('vs_torch')}  x jax {ratio('vs_jax')}  x best {best}  "
+        f"x NumPy {ratio('vs_numpy')}  of GEMM {row['gemm_fraction']:.2f}  "
+        f"of floor {row['floor_fraction']:.2f}",
         flush=True,
     )
 
@@ -499,6 +705,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chunk", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=0, help="BLAS/torch threads (0: default)")
     parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-jax", action="store_true")
+    parser.add_argument(
+        "--peak-size", type=int, default=4096, help="size of the sgemm that measures the peak"
+    )
     parser.add_argument(
         "--both",
         action="store_true",
@@ -506,7 +717,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     args = quick(parser.parse_args(argv))
     if args.quick:
-        args.inference_samples, args.chunk = 1024, 256
+        args.inference_samples, args.chunk, args.peak_size = 1024, 256, 512
     return args
 
 

@@ -10,6 +10,7 @@ from test_contract import LAYERS, N_IN, M, _input, _out_width
 
 import fcnet
 from fcnet import losses, optimizers
+from fcnet._ops import NumpyOps
 from fcnet.train import Trainer
 
 FAKE = FakeDeviceOps()
@@ -152,7 +153,7 @@ def test_fit_on_the_device_matches_the_cpu_with_no_reads_or_allocations_per_step
     X = rng.normal(size=(200, 8)).astype(np.float32)
     y = rng.integers(0, 3, 200) if loss == "cross_entropy" else rng.normal(size=(200, 3))
     options = dict(loss=loss, optimizer=optimizer, epochs=2, batch_size=32, rng=0)
-    cpu = _model(layers_kind)
+    cpu = _model(layers_kind).to(NumpyOps(kernels=False))  # the same NumPy code as the device
     history_cpu = cpu.fit(X, y, **options)
     per_step.clear()
     device = _model(layers_kind).to(FAKE)

@@ -336,31 +336,70 @@ def test_benchmark_quick_run_writes_every_figure(tmp_path):
     )
     result = json.loads(path.read_text())
     assert {"config", "train", "inference", "small_adam"} <= set(result)
+    config = result["config"]
+    assert config["peak_sgemm_flops"] > 0 and "cpu" in config
+    assert config["blas"] and all("architecture" in blas for blas in config["blas"])
+    jax = importlib.util.find_spec("jax") is not None
+    assert (config["jax"] is not None) == jax
     rows = [*result["train"].values(), result["inference"], result["small_adam"]]
     assert set(result["train"]) == {"32", "128"}
     for row in rows:
         assert {
             "fcnet",
             "torch",
+            "jax",
             "gemm_bound",
             "gemm_1thread",
             "gemm_default",
+            "flop_floor",
             "vs_torch",
+            "vs_jax",
+            "vs_best",
             "gemm_fraction",
+            "floor_fraction",
         } <= set(row)
         assert row["fcnet"] > 0 and row["gemm_bound"] > 0
+        assert (row["jax"] is not None) == jax
+        assert row["floor_fraction"] == pytest.approx(row["fcnet"] / row["flop_floor"])
+        peers = [row[p] for p in ("torch", "jax") if row[p]]
+        if peers:
+            assert row["vs_best"] == pytest.approx(row["fcnet"] / max(peers))
     for row in result["train"].values():
         assert row["numpy"] > 0 and row["vs_numpy"] == pytest.approx(row["fcnet"] / row["numpy"])
     for row in rows:
         # every round's figures are kept, and the ratio of the medians lies within the range of
         # the ratios within a round
         assert all(len(rates) == 1 for rates in row["rounds"].values())
-        for peer in ("torch", "numpy"):
+        for peer in ("torch", "jax", "numpy"):
             if row[peer]:
                 low, high = row[f"vs_{peer}_range"]
                 assert low * (1 - 1e-12) <= row[f"vs_{peer}"] <= high * (1 + 1e-12)
             else:
                 assert row[f"vs_{peer}_range"] is None
+
+
+def test_benchmark_flops_per_sample_counts_every_product():
+    bench = _benchmark_module()
+    sizes = (5, 4, 3)
+    # forward 5*4 + 4*3, dW the same, dX of the second layer only: 2 flops each
+    assert bench.flops_per_sample(sizes, train=True) == 2 * (3 * (20 + 12) - 20)
+    assert bench.flops_per_sample(sizes, train=False) == 2 * (20 + 12)
+
+
+def test_benchmark_jax_contenders_train_and_predict():
+    jax = pytest.importorskip("jax")
+    bench = _benchmark_module()
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    for optimizer in ("sgd", "adam"):
+        samples, epoch = bench.jax_train(jax, X, y, (6, 8, 3), 16, optimizer)
+        assert samples == 64
+        epoch()
+        epoch()
+    samples, run = bench.jax_predict(jax, X, (6, 8, 3), 32)
+    assert samples == 64
+    run()
 
 
 def _benchmark_module():

@@ -12,6 +12,15 @@ An ``Ops`` gives:
   (:meth:`gemm`), column sums (:meth:`sum_rows`, the ``db`` of a batch), the row gather of a
   batch (:meth:`take_rows`), ``y <- y + alpha x`` (:meth:`axpy`), the sum of squares of a flat
   buffer (:meth:`sum_of_squares`) and uniform draws (:meth:`uniform`);
+* fused passes, each one pass over the arrays where a subclass has a compiled kernel for it:
+  :meth:`bias_activation` (``A = f(Z + b)``), :meth:`activation_backward_colsum`
+  (``dZ = dA * f'(Z)`` with ``db``), a Dense layer's whole pass with its products
+  (:meth:`dense_forward`, :meth:`dense_backward`), the losses with their gradients
+  (:meth:`softmax_cross_entropy`, ...), the optimizers' updates (:meth:`adam_update`, ...).
+  Here the first four compute with the activation's own ``xp`` code (and :meth:`gemm`), the
+  others return False:
+  the caller then runs its own ``xp`` code, the readable reference beside the equations, which
+  is also what a user's own activation always gets;
 * policy: ``host_checks`` says whether the step may read a value back every step (True on the
   CPU, where a read costs nothing; False on a device, where the divergence check then keeps
   device-side values read once per epoch), and :meth:`threads_for_training`, the context that
@@ -136,8 +145,11 @@ class Ops:
         else:
             y += self.xp.multiply(x, alpha, out=scratch)
 
-    def sum_of_squares(self, a: Any, out: Any) -> Any:
-        """sum_i a_i^2 of a flat array ``a``, into the one-element array ``out``."""
+    def sum_of_squares(self, a: Any, out: Any = None) -> Any:
+        """sum_i a_i^2 of a flat array ``a``: into the one-element array ``out``, or as a float
+        read back when ``out`` is None (where ``host_checks`` allows it)."""
+        if out is None:
+            return self.item(self.xp.dot(a, a))
         out[...] = self.xp.dot(a, a)
         return out
 
@@ -153,6 +165,201 @@ class Ops:
         """Fill ``out`` with draws from U[0, 1) taken from ``rng``."""
         out[...] = self.asarray(rng.random(out.shape, dtype=out.dtype.type))
         return out
+
+    # --- fused passes (see the module docstring) ---------------------------------------------
+    def fuses(self, activation: Any) -> bool:
+        """Whether :meth:`bias_activation` has a kernel for ``activation`` (and so may write f
+        over Z in place, whatever f is)."""
+        return False
+
+    def bias_activation(self, Z: Any, b: Any, activation: Any, out: Any) -> Any:
+        """``Z <- Z + b`` and ``out <- f(Z)``; returns f(Z) (Z itself for the identity).
+
+        ``out`` may be Z when f can be applied in place (inference), or where :meth:`fuses`.
+        Shapes: Z, out (m, n); b (n,).
+        """
+        Z += b
+        return activation.apply(Z, out)
+
+    def activation_backward_colsum(
+        self, dA: Any, Z: Any, A: Any, activation: Any, out: Any, db: Any
+    ) -> Any:
+        """``out <- dZ = dA * f'(Z)`` and ``db <- the sum of dZ over the rows``; returns dZ
+        (dA itself for the identity). Shapes: dA, Z, A, out (m, n); db (n,)."""
+        dZ = activation.apply_backward(dA, Z, A, out)
+        self.sum_rows(dZ, out=db)
+        return dZ
+
+    def dense_forward(self, X: Any, W: Any, b: Any, activation: Any, Z: Any, A: Any) -> Any:
+        """A Dense layer's forward pass: ``Z <- X W + b``, ``A <- f(Z)``; returns f(Z) (Z itself
+        for the identity, or where A is Z: inference, when ``fuses(activation)`` or f can be
+        applied in place). Shapes: X (m, n_in), W (n_in, n_out), b (n_out,), Z, A (m, n_out)."""
+        self.gemm(X, W, out=Z)
+        return self.bias_activation(Z, b, activation, A)
+
+    def dense_backward(
+        self,
+        dA: Any,
+        X: Any,
+        W: Any,
+        Z: Any,
+        A: Any,
+        activation: Any,
+        dZ: Any,
+        db: Any,
+        dW: Any = None,
+        dX: Any = None,
+    ) -> Any:
+        """A Dense layer's backward pass: ``dZ <- dA * f'(Z)``, ``db <- the sum of dZ over the
+        rows``, ``dW <- X^T dZ`` unless dW is None, ``dX <- dZ W^T`` unless dX is None; returns
+        dZ (dA itself for the identity)."""
+        dZ = self.activation_backward_colsum(dA, Z, A, activation, dZ, db)
+        if dW is not None:
+            self.gemm(X, dZ, out=dW, trans_a=True)
+        if dX is not None:
+            self.gemm(dZ, W, out=dX, trans_b=True)
+        return dZ
+
+    def softmax_cross_entropy(
+        self, Z: Any, Y: Any, dY: Any, per_sample: Any, buffers: Any = None
+    ) -> bool:
+        """Per-sample cross-entropy of softmax(Z) into ``per_sample`` (m,) and ``P - Y`` into
+        ``dY`` (m, k), for labels Y (m,) or probability rows Y (m, k); False: not done.
+        ``buffers`` (the caller's :class:`~fcnet._buffers.Buffers`) keeps any scratch array a
+        kernel needs, so that a step allocates nothing; without it, nothing is done."""
+        return False
+
+    def binary_cross_entropy(
+        self, Z: Any, Y: Any, dY: Any, per_sample: Any, buffers: Any = None
+    ) -> bool:
+        """Per-sample binary cross-entropy of the logits Z (m, k) and ``sigmoid(Z) - Y`` into
+        ``dY``; False: not done."""
+        return False
+
+    def squared_error(
+        self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any, buffers: Any = None
+    ) -> bool:
+        """``1/2 sum_j (Y_hat - Y)^2`` per sample and ``Y_hat - Y`` into ``dY``; False: not done."""
+        return False
+
+    def absolute_error(
+        self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any, buffers: Any = None
+    ) -> bool:
+        """``sum_j |Y_hat - Y|`` per sample and ``sign(Y_hat - Y)`` into ``dY``; False: not done."""
+        return False
+
+    def huber(
+        self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any, delta: float, buffers: Any = None
+    ) -> bool:
+        """The Huber loss per sample and ``clip(Y_hat - Y, -delta, delta)`` into ``dY``; False:
+        not done."""
+        return False
+
+    def sgd_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        *,
+        lr: float,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+        first: bool,
+    ) -> bool:
+        """One ``torch.optim.SGD`` step on ``p`` with the momentum buffer ``v`` (``p`` itself
+        without momentum; ``first``: the step that starts it), as :class:`fcnet.optimizers.SGD`
+        computes it; False: not done."""
+        return False
+
+    def adam_update(
+        self,
+        p: Any,
+        g: Any,
+        m: Any,
+        v: Any,
+        *,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        decoupled: bool,
+        t: int,
+    ) -> bool:
+        """One Adam (AdamW if ``decoupled``) step on ``p`` with the moments ``m`` and ``v``,
+        ``t`` the step's number from 1, as :class:`fcnet.optimizers.Adam`; False: not done."""
+        return False
+
+    def rmsprop_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        g_avg: Any,
+        buf: Any,
+        *,
+        lr: float,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
+        momentum: float,
+        centered: bool,
+    ) -> bool:
+        """One RMSprop step, as :class:`fcnet.optimizers.RMSprop` (``g_avg`` and ``buf`` may be
+        ``p`` where ``centered`` and ``momentum`` are off); False: not done."""
+        return False
+
+    def sgd_updates(
+        self,
+        params: list[Any],
+        grads: list[Any],
+        buffers: list[Any],
+        lrs: list[float],
+        *,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+    ) -> bool:
+        """:meth:`sgd_update` on every parameter at once (lists in one order; ``lrs`` each
+        one's learning rate), none at its first step; False: not done."""
+        return False
+
+    def adam_updates(
+        self,
+        params: list[Any],
+        grads: list[Any],
+        ms: list[Any],
+        vs: list[Any],
+        lrs: list[float],
+        *,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        decoupled: bool,
+        t: int,
+    ) -> bool:
+        """:meth:`adam_update` on every parameter at once; False: not done."""
+        return False
+
+    def rmsprop_updates(
+        self,
+        params: list[Any],
+        grads: list[Any],
+        vs: list[Any],
+        g_avgs: list[Any],
+        buffers: list[Any],
+        lrs: list[float],
+        *,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
+        momentum: float,
+        centered: bool,
+    ) -> bool:
+        """:meth:`rmsprop_update` on every parameter at once; False: not done."""
+        return False
 
     # --- policy ----------------------------------------------------------------------------
     @contextmanager

@@ -1,7 +1,8 @@
 """The CPU's operations: NumPy, with the BLAS routines NumPy does not expose (``fcnet._blas``),
-the BLAS thread policy of ``fit`` and the helper threads of ``predict`` (``fcnet.backend``).
+the BLAS thread policy of ``fit`` and the helper threads of ``predict`` (``fcnet.backend``), and
+the compiled fused passes where Numba is installed (:mod:`fcnet._ops.fused`).
 
-Those three are used from here alone: the layers, losses and optimizers ask their ``ops``.
+Those are used from here alone: the layers, losses and optimizers ask their ``ops``.
 """
 
 from __future__ import annotations
@@ -14,17 +15,25 @@ import numpy as np
 
 from fcnet import _blas, backend
 from fcnet._buffers import Buffers
-from fcnet._ops.base import Ops
+from fcnet._ops.fused import FusedOps
 
 
-class NumpyOps(Ops):
-    """Operations on NumPy arrays in host memory (see :mod:`fcnet._ops.base`)."""
+class NumpyOps(FusedOps):
+    """Operations on NumPy arrays in host memory (see :mod:`fcnet._ops.base`).
+
+    Parameters
+    ----------
+    kernels : bool, default True
+        Run the fused passes with the compiled kernels where they are installed; False: with
+        NumPy alone (the reference route, the same numbers up to rounding).
+    """
 
     name = "cpu"
     xp = np
     host_checks = True
 
-    def __init__(self) -> None:
+    def __init__(self, kernels: bool = True) -> None:
+        super().__init__(kernels)
         self._buffers = Buffers(self)  # the vectors of ones that sum_rows multiplies by
 
     def empty(self, shape: int | tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -56,6 +65,8 @@ class NumpyOps(Ops):
         trans_a: bool = False,
         trans_b: bool = False,
     ) -> np.ndarray:
+        if self._compiled_gemm(A, B, out, trans_a, trans_b, alpha, beta):
+            return out
         if alpha == 1.0 and beta == 0.0:
             return np.matmul(A.T if trans_a else A, B.T if trans_b else B, out=out)
         return super().gemm(A, B, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
@@ -70,6 +81,8 @@ class NumpyOps(Ops):
         *,
         trans_a: bool = False,
     ) -> bool:
+        if self._compiled_gemm(A, B, C, trans_a, False, alpha, beta):
+            return True
         # a small C: NumPy's passes cost less than the foreign call
         return C.size >= _blas.MIN_SIZE and _blas.gemm(alpha, A, B, beta, C, trans_a=trans_a)
 
@@ -115,6 +128,9 @@ class NumpyOps(Ops):
     def run_concurrently(self, jobs: list[Any]) -> None:
         """Run the jobs at once, the first in this thread (``backend.run_concurrently``)."""
         backend.run_concurrently(jobs)
+
+    def __repr__(self) -> str:
+        return "NumpyOps()" if self.kernels else "NumpyOps(kernels=False)"
 
 
 _CPU = NumpyOps()

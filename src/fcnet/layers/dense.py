@@ -109,9 +109,10 @@ class Dense:
         """Z = X W + b, A = f(Z); X (m, n_in) -> A (m, n_out)."""
         X = as_input("Dense", X, self.n_in, self.dtype, self.ops)
         m = X.shape[0]
-        Z = self.ops.gemm(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
-        Z += self.b
-        A = self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
+        Z = self._buffers.get("Z", m, self.n_out, self.dtype)
+        A = self._buffers.get("A", m, self.n_out, self.dtype)
+        # Z = X W + b, A = f(Z): one compiled call where ops has one
+        A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A)
         self.X, self.Z, self.A = X, Z, A
         return A
 
@@ -121,11 +122,11 @@ class Dense:
         call overwrites."""
         X = as_input("Dense", X, self.n_in, self.dtype, self.ops)
         m = X.shape[0]
-        Z = self.ops.gemm(X, self.W, out=self._buffers.get("Z", m, self.n_out, self.dtype))
-        Z += self.b
-        if type(self.activation) in IN_PLACE_ACTIVATIONS:
-            return self.activation.apply(Z, Z)
-        return self.activation.apply(Z, self._buffers.get("A", m, self.n_out, self.dtype))
+        ops, activation = self.ops, self.activation
+        Z = self._buffers.get("Z", m, self.n_out, self.dtype)
+        in_place = type(activation) in IN_PLACE_ACTIVATIONS or ops.fuses(activation)
+        A = Z if in_place else self._buffers.get("A", m, self.n_out, self.dtype)
+        return ops.dense_forward(X, self.W, self.b, activation, Z, A)
 
     def backward(
         self, dA: np.ndarray, need_dX: bool = True, *, need_dW: bool = True
@@ -140,14 +141,17 @@ class Dense:
         m = self.X.shape[0]
         if dA.shape != (m, self.n_out):
             raise ValueError(f"Dense: expected dA of shape ({m}, {self.n_out}), got {dA.shape}.")
-        dZ = self.activation.apply_backward(
-            dA, self.Z, self.A, self._buffers.get("dZ", m, self.n_out, self.dtype)
+        ops, xp = self.ops, self.ops.xp
+        dZ = self._buffers.get("dZ", m, self.n_out, self.dtype)
+        dX = self._buffers.get("dX", m, self.n_in, self.dtype) if need_dX else None
+        # dZ = dA * f'(Z), db = its sum over the batch, dW = X^T dZ, dX = dZ W^T: one compiled
+        # call where ops has one
+        dW = self.dW if need_dW else None
+        dZ = ops.dense_backward(
+            dA, self.X, self.W, self.Z, self.A, self.activation, dZ, self.db, dW, dX
         )
         self.dZ = dZ
-        ops, xp = self.ops, self.ops.xp
-        ops.sum_rows(dZ, out=self.db)
         if need_dW:
-            ops.gemm(self.X, dZ, out=self.dW, trans_a=True)
             if self.l1 or self.l2:
                 term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)
                 if self.l1:
@@ -157,10 +161,7 @@ class Dense:
                 if self.l2:
                     xp.multiply(self.W, 2.0 * self.l2, out=term)
                     self.dW += term
-        if not need_dX:
-            return None
-        dX = self._buffers.get("dX", m, self.n_in, self.dtype)
-        return ops.gemm(dZ, self.W, out=dX, trans_b=True)
+        return dX
 
     def sgd_step(self, lr: float, weight_decay: float = 0.0) -> None:
         """One plain SGD step from the dZ and db of the last ``backward(..., need_dW=False)``::
@@ -196,10 +197,23 @@ class Dense:
             if decay_W != 1.0:
                 W *= decay_W
             ops.axpy(-lr, self.dW, W, self._buffers.get("step", self.n_in, self.n_out, self.dtype))
-        # the bias is small: NumPy is quicker than a foreign call
-        if weight_decay:
-            b *= 1.0 - lr * weight_decay
-        b -= xp.multiply(self.db, lr, out=self._buffers.get("step_b", 1, self.n_out, self.dtype)[0])
+        # b <- b - lr (db + weight_decay b): one compiled pass where ops has it, else NumPy (the
+        # bias is small: NumPy is quicker than a foreign call)
+        if not ops.sgd_update(
+            b,
+            self.db,
+            b,
+            lr=lr,
+            momentum=0.0,
+            dampening=0.0,
+            weight_decay=weight_decay,
+            nesterov=False,
+            first=True,
+        ):
+            if weight_decay:
+                b *= 1.0 - lr * weight_decay
+            step_b = self._buffers.get("step_b", 1, self.n_out, self.dtype)[0]
+            b -= xp.multiply(self.db, lr, out=step_b)
         if sign is not None:
             ops.axpy(-lr * self.l1, sign, W, sign)
 

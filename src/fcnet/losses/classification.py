@@ -10,6 +10,11 @@ from fcnet.losses.base import Loss
 from fcnet.losses.targets import _regression_targets, class_targets
 
 
+def _fused_buffers(loss: Loss, Y_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """dY (m, k) and the per-sample losses (m,): the buffers a fused pass writes into."""
+    return loss._buffer("dY", Y_hat), loss._buffers.get("per_sample", 1, len(Y_hat), Y_hat.dtype)[0]
+
+
 class SoftmaxCrossEntropy(Loss):
     """Softmax fused with cross-entropy, on logits Z (m, k).
 
@@ -30,6 +35,12 @@ class SoftmaxCrossEntropy(Loss):
     task = "classification"
 
     def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        dY, per_sample = _fused_buffers(self, Z)
+        if self.ops.softmax_cross_entropy(
+            Z, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
+            self._dY = dY
+            return per_sample
         xp = self.ops.xp
         # Computed on the (k, m) transpose S^T, P^T: a reduction over a few classes then runs
         # across the batch, many times faster than along a short last axis. dY is P^T's (m, k)
@@ -92,6 +103,12 @@ class BinaryCrossEntropy(Loss):
     task = "binary"
 
     def _forward(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        dY, per_sample = _fused_buffers(self, Z)
+        if self.ops.binary_cross_entropy(
+            Z, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
+            self._dY = dY
+            return per_sample
         xp = self.ops.xp
         tmp = self._buffer("tmp", Z)
         xp.abs(Z, out=tmp)

@@ -10,6 +10,11 @@ from fcnet._validation import check_number
 from fcnet.losses.base import Loss
 
 
+def _fused_buffers(loss: Loss, Y_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """dY (m, k) and the per-sample losses (m,): the buffers a fused pass writes into."""
+    return loss._buffer("dY", Y_hat), loss._buffers.get("per_sample", 1, len(Y_hat), Y_hat.dtype)[0]
+
+
 class MSE(Loss):
     """Mean squared error: L = (1/m) sum_i 1/2 sum_j (Y_hat_ij - Y_ij)^2.
 
@@ -19,6 +24,12 @@ class MSE(Loss):
     name = "mse"
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        dY, per_sample = _fused_buffers(self, Y_hat)
+        if self.ops.squared_error(
+            Y_hat, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
+            self._dY = dY
+            return per_sample
         xp = self.ops.xp
         residual = xp.subtract(Y_hat, Y, out=self._buffer("dY", Y_hat))  # R = Y_hat - Y
         squares = xp.multiply(residual, residual, out=self._buffer("tmp", Y_hat))
@@ -37,6 +48,12 @@ class MAE(Loss):
     name = "mae"
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        dY, per_sample = _fused_buffers(self, Y_hat)
+        if self.ops.absolute_error(
+            Y_hat, Y, dY, per_sample, self._buffers
+        ):  # one pass, where compiled
+            self._dY = dY
+            return per_sample
         xp = self.ops.xp
         residual = xp.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))
         self._dY = xp.sign(residual, out=self._buffer("dY", Y_hat))
@@ -56,6 +73,12 @@ class Huber(Loss):
         self.delta = check_number("Huber", "delta", delta, low=0.0, low_open=True)
 
     def _forward(self, Y_hat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        dY, per_sample = _fused_buffers(self, Y_hat)
+        if self.ops.huber(
+            Y_hat, Y, dY, per_sample, self.delta, self._buffers
+        ):  # one pass, where compiled
+            self._dY = dY
+            return per_sample
         xp = self.ops.xp
         d = self.delta
         residual = xp.subtract(Y_hat, Y, out=self._buffer("tmp", Y_hat))

@@ -1,0 +1,258 @@
+"""The compiled kernels' side of the CPU's operations that does not depend on a layer: loading
+them once per object (:meth:`KernelOps._load`) and the optimizers' updates, one parameter at a
+time (``sgd_update``, ...) or every parameter in one call (``sgd_updates``, ...; see
+:mod:`fcnet._ops.kernels.optimizers`). :class:`fcnet._ops.fused.FusedOps` adds the layers' and
+losses' passes. Each method returns False where it has no kernel for its arrays: the optimizer
+then runs its NumPy code, the reference.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from fcnet._ops.base import Ops
+
+
+class _Lookups:
+    """What a FusedOps looked up once: the kernel modules (None: not yet; False: none) and, per
+    activation class, its (forward, infer) kernels or None, its backward kernel or None, and its
+    Dense-layer kernels (with the products) or None; and the optimizers' tables of addresses.
+    Slots, not a ``__dict__``: code that walks a model's attributes (the float64 copy of the
+    gradient checker) does not wander into Numba's objects."""
+
+    __slots__ = ("K", "forward", "backward", "dense", "tables")
+
+    def __init__(self) -> None:
+        self.K: Any = None
+        self.forward: dict[type, Any] = {}
+        self.backward: dict[type, Any] = {}
+        self.dense: dict[type, Any] = {}  # -> (forward or None, infer or None, backward)
+        # optimizer kind -> (the arrays of its last table in order, the table, an empty array
+        # of their dtype, the learning rates and their array)
+        self.tables: dict[str, list[Any]] = {}
+
+
+class KernelOps(Ops):
+    """Kernel loading and the optimizers' updates (see the module docstring).
+
+    Parameters
+    ----------
+    kernels : bool, default True
+        Use the compiled kernels when they are installed; False: always the NumPy reference.
+    """
+
+    def __init__(self, kernels: bool = True) -> None:
+        self.kernels = bool(kernels)
+        self._cache = _Lookups()
+
+    def _load(self) -> Any:
+        cache = self._cache
+        if cache.K is None:
+            K = None
+            if self.kernels:
+                from fcnet._ops.kernels.loader import load
+
+                K = load()
+            cache.K = K or False
+        return cache.K or None
+
+    def __getstate__(self) -> dict[str, Any]:  # the kernels are looked up again after a load
+        return {**vars(self), "_cache": _Lookups()}
+
+    # --- optimizers ---------------------------------------------------------------------------
+    def _update_kernels(self, p: Any, g: Any) -> Any:
+        """The update kernels when they can take ``p`` and ``g`` (the state arrays are the
+        optimizer's own, made like ``p``), else None."""
+        K = self._cache.K if self._cache.K is not None else self._load()
+        if not K or g.dtype is not p.dtype or not g.flags.c_contiguous:
+            return None
+        if not (p.flags.c_contiguous and p.flags.writeable):
+            return None
+        return K.optimizers
+
+    def sgd_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        *,
+        lr: float,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+        first: bool,
+    ) -> bool:
+        kernels = self._update_kernels(p, g)
+        if kernels is None:
+            return False
+        keep = 1.0 - dampening
+        kernels.sgd(p, g, v, lr, momentum, keep, weight_decay, nesterov, first)
+        return True
+
+    def adam_update(
+        self,
+        p: Any,
+        g: Any,
+        m: Any,
+        v: Any,
+        *,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        decoupled: bool,
+        t: int,
+    ) -> bool:
+        kernels = self._update_kernels(p, g)
+        if kernels is None:
+            return False
+        b1, b2 = betas
+        step = -(lr / (1.0 - b1**t))
+        sqrt_bias2 = math.sqrt(1.0 - b2**t)
+        decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
+        kernels.adam(p, g, m, v, step, b1, 1.0 - b1, b2, 1.0 - b2, eps, sqrt_bias2, l2, decay)
+        return True
+
+    def rmsprop_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        g_avg: Any,
+        buf: Any,
+        *,
+        lr: float,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
+        momentum: float,
+        centered: bool,
+    ) -> bool:
+        kernels = self._update_kernels(p, g)
+        if kernels is None:
+            return False
+        keep = 1.0 - alpha
+        kernels.rmsprop(p, g, v, g_avg, buf, lr, alpha, keep, eps, weight_decay, momentum, centered)
+        return True
+
+    # --- every parameter in one call ------------------------------------------------------
+    def _table(self, kind: str, columns: list[list[Any]], lrs: list[float]) -> Any:
+        """(table, like, lrs) for the ``*_table`` kernels: the table of addresses of
+        ``columns`` (p, g, then state arrays, one list each, one entry a parameter), an empty
+        array of their dtype, the learning rates as an array; None when an array does not suit
+        (not C-contiguous, another dtype or size than its row's p, p read-only).
+
+        The table is made once and reused while the same arrays come back, step after step
+        (compared by identity: an array's memory does not move while the array lives), and
+        the arrays it points into are kept alive with it.
+        """
+        arrays = [a for column in columns for a in column]
+        cached = self._cache.tables.get(kind)
+        if (
+            cached is None
+            or len(cached[0]) != len(arrays)
+            or not all(map(operator.is_, cached[0], arrays))
+        ):
+            cached = self._new_table(columns, arrays)
+            if cached is None:
+                return None
+            self._cache.tables[kind] = cached
+        if cached[3] != lrs:
+            cached[3], cached[4] = list(lrs), np.array(lrs, dtype=np.float64)
+        return cached[1], cached[2], cached[4]
+
+    def _new_table(self, columns: list[list[Any]], arrays: list[Any]) -> list[Any] | None:
+        params = columns[0]
+        if not params:
+            return None
+        dtype = params[0].dtype
+        rows = []
+        for r, p in enumerate(params):
+            row = [column[r] for column in columns]
+            if not p.flags.writeable or any(
+                a.dtype is not dtype or a.size != p.size or not a.flags.c_contiguous for a in row
+            ):
+                return None
+            rows.append([a.ctypes.data for a in row] + [p.size])
+        table = np.array(rows, dtype=np.int64)
+        return [arrays, table, np.empty(0, dtype), None, None]
+
+    def _table_kernels(self, params: list[Any]) -> Any:
+        K = self._cache.K if self._cache.K is not None else self._load()
+        if not K or not params or params[0].dtype.kind != "f":
+            return None
+        return K.optimizers
+
+    def sgd_updates(
+        self,
+        params: list[Any],
+        grads: list[Any],
+        buffers: list[Any],
+        lrs: list[float],
+        *,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+    ) -> bool:
+        kernels = self._table_kernels(params)
+        found = None if kernels is None else self._table("sgd", [params, grads, buffers], lrs)
+        if found is None:
+            return False
+        table, like, lr = found
+        kernels.sgd_table(table, lr, like, momentum, 1.0 - dampening, weight_decay, nesterov)
+        return True
+
+    def adam_updates(
+        self,
+        params: list[Any],
+        grads: list[Any],
+        ms: list[Any],
+        vs: list[Any],
+        lrs: list[float],
+        *,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        decoupled: bool,
+        t: int,
+    ) -> bool:
+        kernels = self._table_kernels(params)
+        found = None if kernels is None else self._table("adam", [params, grads, ms, vs], lrs)
+        if found is None:
+            return False
+        table, like, lr = found
+        b1, b2 = betas
+        bias1, sqrt_bias2 = 1.0 - b1**t, math.sqrt(1.0 - b2**t)
+        kernels.adam_table(table, lr, like, bias1, b1, b2, eps, sqrt_bias2, weight_decay, decoupled)
+        return True
+
+    def rmsprop_updates(
+        self,
+        params: list[Any],
+        grads: list[Any],
+        vs: list[Any],
+        g_avgs: list[Any],
+        buffers: list[Any],
+        lrs: list[float],
+        *,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
+        momentum: float,
+        centered: bool,
+    ) -> bool:
+        kernels = self._table_kernels(params)
+        columns = [params, grads, vs, g_avgs, buffers]
+        found = None if kernels is None else self._table("rmsprop", columns, lrs)
+        if found is None:
+            return False
+        table, like, lr = found
+        keep = 1.0 - alpha
+        kernels.rmsprop_table(table, lr, like, alpha, keep, eps, weight_decay, momentum, centered)
+        return True
