@@ -48,7 +48,11 @@ docs-check: $(VENV)/.installed-test
 	FCNET_DOCS_ALL_PAGES=1 FCNET_DOCS_SCREENSHOTS=out/docs-check \
 		$(BIN)/python -m pytest -q tests/test_docs_browser.py
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/mlp.py
 
 clean:

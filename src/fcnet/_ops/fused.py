@@ -1,5 +1,8 @@
 """The fused passes of the CPU: the methods of :class:`fcnet._ops.base.Ops` that run a
-compiled kernel (:mod:`fcnet._ops.kernels`) where there is one, and otherwise the reference.
+compiled kernel (:mod:`fcnet._ops.kernels`) where there is one, and otherwise the reference:
+the matrix product (the BLAS called from compiled code), bias and activation, the activation's
+derivative with the bias gradient, a Dense layer's whole pass with its products, the losses.
+The optimizers' updates are in :mod:`fcnet._ops.kernel_ops`.
 
 A kernel is used when it is installed (Numba, the ``fast`` extra), when the object it stands in
 for is one of fcnet's own (an activation whose class is defined in :mod:`fcnet.activations`: a

@@ -15,6 +15,7 @@ a process fails somewhere the others cannot be told.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -167,6 +168,9 @@ def agreed(comm: Communicator) -> Iterator[None]:
     agree(comm, error)
 
 
+_ABORT_GRACE_S = 1.0  # seconds between printing why and aborting the job
+
+
 @contextmanager
 def abort_unless_agreed(comm: Communicator, who: str) -> Iterator[None]:
     """End the whole job when the block fails on this process alone.
@@ -187,6 +191,9 @@ def abort_unless_agreed(comm: Communicator, who: str) -> Iterator[None]:
                 file=sys.stderr,
                 flush=True,
             )
+            # the launcher forwards a process's output asynchronously, and an abort can end
+            # the forwarding before the message is out: give it a moment
+            time.sleep(_ABORT_GRACE_S)
             comm.abort(1)
         raise
 

@@ -173,9 +173,10 @@ class Dense:
         :meth:`backward` computes them. dW is not stored: one matrix product writes W
         directly, ``W <- alpha X^T dZ + beta W`` with ``alpha = -lr`` and
         ``beta = 1 - lr (2 l2 + weight_decay)`` (the BLAS's ``gemm``; see ``fcnet._blas``),
-        which spares a pass that writes dW and another that reads it back. Where that routine
-        is not available, or W is small (fewer than ``fcnet._blas.MIN_SIZE`` elements), dW is
-        computed as in :meth:`backward` and applied.
+        which spares a pass that writes dW and another that reads it back (``ops.fused_gemm``:
+        the BLAS called from compiled code where the kernels are installed, else through
+        ``ctypes`` for W of at least ``fcnet._blas.MIN_SIZE`` elements). Where neither can be
+        had, dW is computed as in :meth:`backward` and applied.
 
         Parameters
         ----------
