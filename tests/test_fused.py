@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from optimizer_cases import OPTIMIZERS
 
 import fcnet
 from fcnet import losses, optimizers
@@ -235,21 +236,6 @@ def test_every_loss_and_its_gradient_agree_with_numpy(name, dtype, weighted, m):
 
 
 # --- optimizers -------------------------------------------------------------------------------
-OPTIMIZERS = {
-    "sgd": lambda: optimizers.SGD(0.1),
-    "sgd_decay": lambda: optimizers.SGD(0.1, weight_decay=0.01),
-    "momentum": lambda: optimizers.SGD(0.1, momentum=0.9, dampening=0.1),
-    "nesterov": lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
-    "adam": lambda: optimizers.Adam(1e-2),
-    "adam_l2": lambda: optimizers.Adam(1e-2, betas=(0.8, 0.99), weight_decay=0.01),
-    "adamw": lambda: optimizers.AdamW(1e-2, weight_decay=0.1),
-    "rmsprop": lambda: optimizers.RMSprop(1e-2),
-    "rmsprop_all": lambda: optimizers.RMSprop(
-        1e-2, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01
-    ),
-}
-
-
 @pytest.mark.parametrize("dtypes", ["float32", "float64", "mixed"])
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_optimizer_update_agrees_with_numpy(name, dtypes):

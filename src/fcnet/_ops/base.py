@@ -32,6 +32,7 @@ hardware does better.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,19 @@ from typing import Any
 import numpy as np
 
 from fcnet import _special
+
+
+def adam_scalars(
+    lr: float, betas: tuple[float, float], eps: float, weight_decay: float, decoupled: bool, t: int
+) -> tuple[float, ...]:
+    """The scalars of an Adam update kernel, in float64: (step, beta1, keep1, beta2, keep2, eps,
+    sqrt_bias2, l2, decay), with step = -lr / (1 - beta1^t), keep_k = 1 - beta_k,
+    sqrt_bias2 = sqrt(1 - beta2^t), and AdamW's decay = 1 - lr wd (l2 = 0) or Adam's L2 term
+    l2 = wd (decay = 1)."""
+    b1, b2 = betas
+    step = -(lr / (1.0 - b1**t))
+    decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
+    return step, b1, 1.0 - b1, b2, 1.0 - b2, eps, math.sqrt(1.0 - b2**t), l2, decay
 
 
 class Ops:
@@ -267,10 +281,13 @@ class Ops:
         weight_decay: float,
         nesterov: bool,
         first: bool,
+        gate: Any = None,
     ) -> bool:
         """One ``torch.optim.SGD`` step on ``p`` with the momentum buffer ``v`` (``p`` itself
         without momentum; ``first``: the step that starts it), as :class:`fcnet.optimizers.SGD`
-        computes it; False: not done."""
+        computes it; False: not done. ``gate``: a one-element boolean array on the device (or
+        None); where it is false, a kernel that takes it writes nothing (see
+        :class:`fcnet.train.guard.DeviceGuard`)."""
         return False
 
     def adam_update(
@@ -286,9 +303,11 @@ class Ops:
         weight_decay: float,
         decoupled: bool,
         t: int,
+        gate: Any = None,
     ) -> bool:
         """One Adam (AdamW if ``decoupled``) step on ``p`` with the moments ``m`` and ``v``,
-        ``t`` the step's number from 1, as :class:`fcnet.optimizers.Adam`; False: not done."""
+        ``t`` the step's number from 1, as :class:`fcnet.optimizers.Adam`; False: not done.
+        ``gate`` as for :meth:`sgd_update`."""
         return False
 
     def rmsprop_update(
@@ -305,9 +324,11 @@ class Ops:
         weight_decay: float,
         momentum: float,
         centered: bool,
+        gate: Any = None,
     ) -> bool:
         """One RMSprop step, as :class:`fcnet.optimizers.RMSprop` (``g_avg`` and ``buf`` may be
-        ``p`` where ``centered`` and ``momentum`` are off); False: not done."""
+        ``p`` where ``centered`` and ``momentum`` are off); False: not done. ``gate`` as for
+        :meth:`sgd_update`."""
         return False
 
     def sgd_updates(

@@ -8,9 +8,16 @@ are passed instead), let ``cupy.matmul`` allocate behind ``out=`` (it does when 
 C-contiguous: such products go through a scratch array and a copy instead), or trust ``take`` to
 check its indices (it wraps them; the rows gathered are checked on the host before they move).
 
-Passes written as one CUDA kernel each (``cupy.ElementwiseKernel``, compiled at first use):
-``y <- y + alpha x`` and the sum of squares of a flat buffer. The other element-wise work runs
-as CuPy ufuncs with ``out=``, the same formulas as on the CPU.
+Passes written as one CUDA kernel each, compiled at first use from the source text of
+:mod:`fcnet._ops.cuda_source` (the same formulas as the NumPy reference, and tested against it
+on the CPU): a Dense layer's bias and activation (``Z <- Z + b``, ``A <- f(Z)``), the
+activation's backward pass (``dZ <- dA * f'(Z)``, then ``db`` as a column sum), the softmax
+cross-entropy and the squared error with their gradients (one thread a row), each optimizer's
+update of a parameter (SGD, Adam, AdamW, RMSprop, each option), ``y <- y + alpha x`` and the
+sum of squares of a flat buffer. Every update reads the divergence guard's device-side flag
+(``gate``) and writes nothing once a value of the epoch was NaN or inf. The products go through
+cuBLAS with alpha and beta. The rest (a user's own activation or loss, Softmax as a layer,
+BatchNorm, LayerNorm, Dropout) runs as CuPy ufuncs with ``out=``, the NumPy reference's code.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._ops.base import Ops
+from fcnet._ops import cuda_source
+from fcnet._ops.base import Ops, adam_scalars
 
 INSTALL_HINT = 'pip install "fcnet[gpu]"'
 
@@ -58,6 +66,9 @@ class CupyOps(Ops):
         self._sumsq = cp.ReductionKernel(
             "T x", "float64 y", "(double)x * (double)x", "a + b", "y = a", "0", "fcnet_sumsq"
         )
+        self._open = cp.ones(1, dtype=cp.bool_)  # the gate when none is given
+        self._kernels: dict[cuda_source.Elementwise, Any] = {}
+        self._rows: Any = None  # the RawModule of the row kernels, compiled at first use
 
     def empty(self, shape: Any, dtype: Any) -> Any:
         return self._cp.empty(shape, dtype=dtype)
@@ -123,3 +134,174 @@ class CupyOps(Ops):
         # copied into the device buffer in place
         out.set(rng.random(out.shape, dtype=out.dtype.type))
         return out
+
+    # --- fused passes -----------------------------------------------------------------------
+    def _kernel(self, spec: cuda_source.Elementwise) -> Any:
+        """The ElementwiseKernel of ``spec``, made once (CuPy compiles it at its first call)."""
+        kernel = self._kernels.get(spec)
+        if kernel is None:
+            kernel = self._cp.ElementwiseKernel(
+                spec.in_params, spec.out_params, spec.body, spec.name
+            )
+            self._kernels[spec] = kernel
+        return kernel
+
+    @staticmethod
+    def _activation(activation: Any) -> str | None:
+        """The kernel name of one of fcnet's own activations (not a subclass), else None."""
+        if type(activation).__module__ != _OWN_ACTIVATIONS:
+            return None
+        name = getattr(activation, "name", None)
+        return name if name in cuda_source.FORWARD else None
+
+    def fuses(self, activation: Any) -> bool:
+        return self._activation(activation) is not None
+
+    def bias_activation(self, Z: Any, b: Any, activation: Any, out: Any) -> Any:
+        name = self._activation(activation)
+        if name is None or b.dtype != Z.dtype or out.dtype != Z.dtype:
+            return super().bias_activation(Z, b, activation, out)
+        alpha = Z.dtype.type(getattr(activation, "alpha", 0.0))
+        if out is Z:  # inference: f written over Z
+            self._kernel(cuda_source.bias_activation(name, in_place=True))(b, alpha, Z)
+            return Z
+        self._kernel(cuda_source.bias_activation(name, in_place=False))(b, alpha, Z, out)
+        return out
+
+    def activation_backward_colsum(
+        self, dA: Any, Z: Any, A: Any, activation: Any, out: Any, db: Any
+    ) -> Any:
+        name = self._activation(activation)
+        if name is None or not _same_dtype(dA, Z, A, out):
+            return super().activation_backward_colsum(dA, Z, A, activation, out, db)
+        alpha = Z.dtype.type(getattr(activation, "alpha", 0.0))
+        self._kernel(cuda_source.activation_backward(name))(dA, Z, A, alpha, out)
+        self._cp.sum(out, axis=0, out=db)
+        return out
+
+    def _row_kernel(self, name: str, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
+        """Run the row kernel ``name`` (thread i on row i) on C-contiguous float arrays."""
+        if Y_hat.dtype not in (np.float32, np.float64) or Y_hat.ndim != 2:
+            return False
+        if not _same_dtype(Y_hat, dY, per_sample) or dY.shape != Y_hat.shape:
+            return False
+        if not all(a.flags.c_contiguous for a in (Y_hat, Y, dY, per_sample)):
+            return False
+        suffix = "_f32" if Y_hat.dtype == np.float32 else "_f64"
+        m, k = Y_hat.shape
+        threads = 128
+        kernel = self._row_function(name + suffix)
+        blocks = ((m + threads - 1) // threads,)
+        kernel(blocks, (threads,), (Y_hat, Y, dY, per_sample, np.int64(m), np.int64(k)))
+        return True
+
+    def _row_function(self, name: str) -> Any:
+        """The ``__global__`` function ``name`` of the row kernels' module, compiled once."""
+        if self._rows is None:
+            self._rows = self._cp.RawModule(code=cuda_source.ROW_MODULE, options=("-std=c++14",))
+        return self._rows.get_function(name)
+
+    def softmax_cross_entropy(
+        self, Z: Any, Y: Any, dY: Any, per_sample: Any, buffers: Any = None
+    ) -> bool:
+        if Y.ndim == 1 and Y.dtype == np.int64 and len(Y) == len(Z):
+            return self._row_kernel("fcnet_softmax_ce_labels", Z, Y, dY, per_sample)
+        if Y.shape == Z.shape and Y.dtype == Z.dtype:
+            return self._row_kernel("fcnet_softmax_ce_probabilities", Z, Y, dY, per_sample)
+        return False
+
+    def squared_error(
+        self, Y_hat: Any, Y: Any, dY: Any, per_sample: Any, buffers: Any = None
+    ) -> bool:
+        if Y.shape != Y_hat.shape or Y.dtype != Y_hat.dtype:
+            return False
+        return self._row_kernel("fcnet_squared_error", Y_hat, Y, dY, per_sample)
+
+    # --- the optimizers' updates, one kernel a parameter, gated ------------------------------
+    def _gate(self, p: Any, arrays: tuple[Any, ...], gate: Any) -> Any:
+        """The gate to pass (``gate``, or an open one), or None when the arrays do not suit."""
+        if p.dtype not in (np.float32, np.float64) or not _same_dtype(p, *arrays):
+            return None
+        if any(a.shape != p.shape for a in arrays):
+            return None
+        return self._open if gate is None else gate
+
+    def sgd_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        *,
+        lr: float,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+        first: bool,
+        gate: Any = None,
+    ) -> bool:
+        state = (v,) if momentum else ()
+        ok = self._gate(p, (g, *state), gate)
+        if ok is None:
+            return False
+        T = p.dtype.type
+        spec = cuda_source.sgd(momentum=bool(momentum), nesterov=bool(nesterov), first=first)
+        scalars = T(lr), T(momentum), T(1.0 - dampening), T(weight_decay)
+        self._kernel(spec)(g, *scalars, ok, p, *state)
+        return True
+
+    def adam_update(
+        self,
+        p: Any,
+        g: Any,
+        m: Any,
+        v: Any,
+        *,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        decoupled: bool,
+        t: int,
+        gate: Any = None,
+    ) -> bool:
+        ok = self._gate(p, (g, m, v), gate)
+        if ok is None:
+            return False
+        T = p.dtype.type
+        scalars = [T(x) for x in adam_scalars(lr, betas, eps, weight_decay, decoupled, t)]
+        self._kernel(cuda_source.adam())(g, *scalars, ok, p, m, v)
+        return True
+
+    def rmsprop_update(
+        self,
+        p: Any,
+        g: Any,
+        v: Any,
+        g_avg: Any,
+        buf: Any,
+        *,
+        lr: float,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
+        momentum: float,
+        centered: bool,
+        gate: Any = None,
+    ) -> bool:
+        state = (v, *((g_avg,) if centered else ()), *((buf,) if momentum else ()))
+        ok = self._gate(p, (g, *state), gate)
+        if ok is None:
+            return False
+        T = p.dtype.type
+        spec = cuda_source.rmsprop(centered=bool(centered), momentum=bool(momentum))
+        scalars = T(lr), T(alpha), T(1.0 - alpha), T(eps), T(weight_decay), T(momentum)
+        self._kernel(spec)(g, *scalars, ok, p, *state)
+        return True
+
+
+_OWN_ACTIVATIONS = "fcnet.activations"
+
+
+def _same_dtype(first: Any, *others: Any) -> bool:
+    return all(a.dtype == first.dtype for a in others)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._ops.base import Ops
+from fcnet._ops.base import Ops, adam_scalars
 
 
 class _Lookups:
@@ -86,6 +86,7 @@ class KernelOps(Ops):
         weight_decay: float,
         nesterov: bool,
         first: bool,
+        gate: Any = None,  # never given on the CPU: the host's guard checks first
     ) -> bool:
         kernels = self._update_kernels(p, g)
         if kernels is None:
@@ -107,15 +108,12 @@ class KernelOps(Ops):
         weight_decay: float,
         decoupled: bool,
         t: int,
+        gate: Any = None,  # never given on the CPU: the host's guard checks first
     ) -> bool:
         kernels = self._update_kernels(p, g)
         if kernels is None:
             return False
-        b1, b2 = betas
-        step = -(lr / (1.0 - b1**t))
-        sqrt_bias2 = math.sqrt(1.0 - b2**t)
-        decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
-        kernels.adam(p, g, m, v, step, b1, 1.0 - b1, b2, 1.0 - b2, eps, sqrt_bias2, l2, decay)
+        kernels.adam(p, g, m, v, *adam_scalars(lr, betas, eps, weight_decay, decoupled, t))
         return True
 
     def rmsprop_update(
@@ -132,6 +130,7 @@ class KernelOps(Ops):
         weight_decay: float,
         momentum: float,
         centered: bool,
+        gate: Any = None,  # never given on the CPU: the host's guard checks first
     ) -> bool:
         kernels = self._update_kernels(p, g)
         if kernels is None:

@@ -67,6 +67,7 @@ class Adam(Optimizer):
             weight_decay=self.weight_decay,
             decoupled=self._decoupled,
             t=self.t,
+            gate=self.gate,
         ):
             return  # one pass, where ops has the kernel
         xp = self.ops.xp

@@ -16,6 +16,9 @@ class Optimizer:
     """Base class: holds ``lr``, per-parameter state and the step count ``t``."""
 
     name = "optimizer"
+    #: The device-side flag a fit on a device sets (see :class:`fcnet.train.guard.DeviceGuard`):
+    #: passed to ``ops.*_update``, whose kernels write nothing where it is false. None: no gate.
+    gate: Any = None
 
     def __init__(self, lr: float) -> None:
         self.lr = check_number(type(self).__name__, "lr", lr, low=0.0, low_open=True)

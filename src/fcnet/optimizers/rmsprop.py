@@ -73,6 +73,7 @@ class RMSprop(Optimizer):
             weight_decay=self.weight_decay,
             momentum=self.momentum,
             centered=self.centered,
+            gate=self.gate,
         ):
             return  # one pass, where ops has the kernel
         xp = self.ops.xp

@@ -61,8 +61,8 @@ class SGD(Optimizer):
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         first = key not in self.state
         v = self._slot(key, "momentum", p) if self.momentum else p
-        # one pass where ops has the kernel (plain SGD is one axpy already)
-        if (self.momentum or self.weight_decay) and self.ops.sgd_update(
+        # one pass where ops has the kernel (plain SGD is one axpy already, unless gated)
+        if (self.momentum or self.weight_decay or self.gate is not None) and self.ops.sgd_update(
             p,
             g,
             v,
@@ -72,6 +72,7 @@ class SGD(Optimizer):
             weight_decay=self.weight_decay,
             nesterov=self.nesterov,
             first=first,
+            gate=self.gate,
         ):
             return
         xp = self.ops.xp

@@ -7,7 +7,10 @@ Two forms, chosen by the model's ``ops.host_checks``:
   is untouched.
 * :class:`DeviceGuard` (a device, where every read waits for the device) keeps the verdict on
   the device, a flag and the first failing step, and reads them once per epoch; a failing epoch
-  restores the parameters to the epoch's start.
+  restores the parameters to the epoch's start. Its ``gate`` (no NaN or inf seen so far this
+  epoch, a device-side flag) is given to the optimizer, whose update kernels write nothing where
+  it is false (:class:`~fcnet._ops.cupy_ops.CupyOps`): a step that would write NaN writes
+  nothing, and the steps after it neither, with no read back.
 
 Both also keep the epoch's loss sum (:meth:`add_loss`), on the host or on the device.
 """
@@ -15,6 +18,8 @@ Both also keep the epoch's loss sum (:meth:`add_loss`), on the host or on the de
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -84,9 +89,11 @@ class DeviceGuard(HostGuard):
         self._sumsq = ops.zeros(1, np.float64)
         self._loss = ops.zeros(1, np.float64)
         self._term = ops.zeros(1, np.float64)
+        self.gate = ops.zeros(1, np.bool_)  # not bad: the optimizer's updates may write
 
     def start_epoch(self, loss_sum: float = 0.0, weight_sum: float = 0.0) -> None:
         self._bad[...] = False
+        self.gate[...] = True
         self._loss[...] = loss_sum
         self.weight_sum = weight_sum
 
@@ -121,6 +128,7 @@ class DeviceGuard(HostGuard):
         xp.logical_and(self._now, self._ok, out=self._now)  # first seen now
         xp.copyto(self._first, step, where=self._now)
         xp.logical_or(self._bad, self._now, out=self._bad)
+        xp.logical_not(self._bad, out=self.gate)
 
     def end_epoch(self, epoch: int) -> None:
         """Read the epoch's verdict (one read); stop, restoring the epoch's start, if it failed."""
@@ -129,3 +137,14 @@ class DeviceGuard(HostGuard):
             self.trainer._diverged(
                 epoch, step, "a loss or gradient is not finite", None, restore_epoch=True
             )
+
+
+@contextmanager
+def gating(optimizer: Any, guard: HostGuard) -> Iterator[None]:
+    """The optimizer's updates gated by the guard's device-side flag (a :class:`DeviceGuard`'s
+    ``gate``; none for a :class:`HostGuard`, which checks before the update), for one fit."""
+    optimizer.gate = getattr(guard, "gate", None)
+    try:
+        yield
+    finally:
+        optimizer.gate = None

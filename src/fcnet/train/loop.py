@@ -36,7 +36,7 @@ from fcnet.train.batches import batch_bounds, sort_batches
 from fcnet.train.evaluate import metric_values, scores
 from fcnet.train.fused_sgd import DenseSGD, fused_sgd_layers
 from fcnet.train.grads import GradBuffer, largest_product, lr_scale
-from fcnet.train.guard import DeviceGuard, HostGuard
+from fcnet.train.guard import DeviceGuard, HostGuard, gating
 from fcnet.train.history import History, TrainingDiverged
 from fcnet.train.signals import InterruptGuard
 from fcnet.train.stream import SourceRows, StreamBatches, stream_order
@@ -100,6 +100,7 @@ class LoopMixin:
         with (
             InterruptGuard() as interrupts,
             ops.threads_for_training(largest),
+            gating(self.optimizer, self.guard),
             self._sharing_cores(ops, largest),
             closing(self.batches),
         ):

@@ -1,0 +1,265 @@
+"""The GPU's fused kernels, tested without a GPU: CupyOps on NumPy arrays with its CUDA source
+compiled for the CPU (tests/cuda_emulator.py) against the NumPy reference, for every activation,
+the losses it fuses, every optimizer and option, the gate, and whole fits. Skipped where no C++
+compiler is installed; tests/test_gpu.py runs the real thing where a GPU is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cuda_emulator import COMPILER, EmulatedCupyOps
+from optimizer_cases import OPTIMIZERS
+
+import fcnet
+from fcnet import losses
+from fcnet._ops import NumpyOps, cuda_source
+from fcnet.activations import ACTIVATIONS
+from fcnet.train.fit import Trainer
+
+pytestmark = pytest.mark.skipif(COMPILER is None, reason="needs a C++ compiler (g++)")
+
+NUMPY = NumpyOps(kernels=False)
+TOL = {np.float32: dict(rtol=3e-6, atol=1e-7), np.float64: dict(rtol=1e-13, atol=1e-15)}
+
+
+@pytest.fixture(scope="module")
+def gpu():
+    return EmulatedCupyOps()
+
+
+def _z(m, n, dtype, rng):
+    """Pre-activations over a wide range, with zeros, large magnitudes, inf and NaN."""
+    Z = rng.standard_normal((m, n)) * 3
+    Z.flat[::7] *= 10
+    Z.flat[3::11] = 0.0
+    Z.flat[5] = np.inf
+    Z.flat[6] = -np.inf
+    Z.flat[8] = np.nan
+    return Z.astype(dtype)
+
+
+def test_the_kernels_cover_every_builtin_activation_but_softmax_and_the_identity():
+    assert set(cuda_source.FORWARD) == set(cuda_source.BACKWARD)
+    assert set(cuda_source.FORWARD) == set(ACTIVATIONS) - {"identity", "linear", "softmax"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(cuda_source.FORWARD))
+def test_every_activation_forward_and_backward_agree_with_numpy(gpu, name, dtype):
+    rng = np.random.default_rng(0)
+    m, n = 23, 19
+    b = rng.standard_normal(n).astype(dtype)
+    dA = rng.standard_normal((m, n)).astype(dtype)
+    dA.flat[9] = np.nan
+    results = []
+    for ops in (NUMPY, gpu):
+        activation = ACTIVATIONS[name]().to(ops)
+        Z = _z(m, n, dtype, np.random.default_rng(1))
+        with np.errstate(all="ignore"):
+            A = ops.bias_activation(Z, b, activation, np.empty_like(Z))
+            dZ, db = np.empty_like(Z), np.empty(n, dtype)
+            dZ = ops.activation_backward_colsum(dA, Z, A, activation, dZ, db)
+            inplace = _z(m, n, dtype, np.random.default_rng(1))
+            out = inplace if ops.fuses(activation) else np.empty_like(inplace)  # in place: fused
+            out = ops.bias_activation(inplace, b, activation, out)
+        results.append([Z.copy(), A.copy(), dZ.copy(), db.copy(), out.copy()])
+    assert gpu.fuses(ACTIVATIONS[name]())
+    eps = np.finfo(dtype).eps
+    for reference, fused, what in zip(*results, ["Z + b", "f", "dZ", "db", "f in place"], strict=1):
+        tol = dict(TOL[dtype])
+        if what == "db":
+            tol["atol"] = 50 * eps * np.nansum(np.abs(dA), 0).max()
+        if what == "dZ":  # f' from f (sigmoid, tanh, elu) carries f's last bit, times dA
+            tol["atol"] = 8 * eps * np.nanmax(np.abs(dA))
+        if name == "gelu":  # erfc in the C library against fcnet's own: a few ulps
+            tol["rtol"] = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(fused, reference, err_msg=f"{name} {what}", **tol)
+        assert np.array_equal(np.isnan(fused), np.isnan(reference)), f"{name} {what}: NaN"
+
+
+def test_a_users_subclass_keeps_its_own_code(gpu):
+    class Doubled(ACTIVATIONS["relu"]):
+        def apply(self, Z, out):
+            return np.multiply(Z, 2.0, out=out)
+
+    activation = Doubled().to(gpu)
+    assert not gpu.fuses(activation)
+    Z, b = np.ones((2, 3), np.float32), np.zeros(3, np.float32)
+    np.testing.assert_array_equal(gpu.bias_activation(Z, b, activation, np.empty_like(Z)), 2.0)
+
+
+def _targets(name, m, k, rng):
+    if name == "cross_entropy":
+        return rng.integers(0, k, m)
+    if name == "cross_entropy_probabilities":
+        return rng.dirichlet(np.ones(k), m)
+    return rng.standard_normal((m, k))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["cross_entropy", "cross_entropy_probabilities", "mse"])
+def test_the_fused_losses_and_their_gradients_agree_with_numpy(gpu, name, dtype, weighted):
+    rng = np.random.default_rng(0)
+    m, k = 300, 7  # 300 rows: three blocks of 128 threads, the last one partly past the rows
+    Y_hat = (rng.standard_normal((m, k)) * 4).astype(dtype)
+    Y_hat[0, 0] = 80.0  # a large logit: log-sum-exp keeps it finite
+    Y = _targets(name, m, k, rng)
+    if Y.dtype.kind == "f":
+        Y = Y.astype(dtype)
+    w = rng.uniform(0.5, 2.0, m) if weighted else None
+    kind = "mse" if name == "mse" else "cross_entropy"
+    results, calls = [], []
+    for ops in (NUMPY, gpu):
+        loss = losses.get_loss(kind).to(ops)
+        if ops is gpu:
+            method = "squared_error" if kind == "mse" else "softmax_cross_entropy"
+            original = getattr(gpu, method)
+
+            def spy(*args, original=original, **kwargs):
+                calls.append(original(*args, **kwargs))
+                return calls[-1]
+
+            setattr(gpu, method, spy)
+        try:
+            value = loss.forward(Y_hat, Y, sample_weight=w)
+        finally:
+            vars(gpu).pop("squared_error", None)
+            vars(gpu).pop("softmax_cross_entropy", None)
+        results.append((value, loss.backward().copy()))
+    assert calls == [True]  # the kernel ran, not the reference
+    (value, dY), (fused_value, fused_dY) = results
+    assert fused_value == pytest.approx(value, rel=TOL[dtype]["rtol"])
+    np.testing.assert_allclose(fused_dY, dY, **TOL[dtype])
+
+
+def test_labels_of_another_integer_type_take_the_reference_route(gpu):
+    Z = np.zeros((4, 3), np.float32)
+    dY, per_sample = np.empty_like(Z), np.empty(4, np.float32)
+    assert not gpu.softmax_cross_entropy(Z, np.zeros(4, np.int32), dY, per_sample)
+    assert gpu.softmax_cross_entropy(Z, np.zeros(4, np.int64), dY, per_sample)
+    np.testing.assert_allclose(per_sample, np.log(3.0), rtol=1e-6)
+    np.testing.assert_allclose(dY, [[-2 / 3, 1 / 3, 1 / 3]] * 4, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_update_agrees_with_numpy(gpu, name, dtype):
+    rng = np.random.default_rng(0)
+    start = {"W": rng.standard_normal((30, 13)), "b": rng.standard_normal(13)}
+    grads = [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in start.items()}]
+    grads += [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in start.items()}]
+    finals = []
+    for ops in (NUMPY, gpu):
+        opt = OPTIMIZERS[name]()
+        opt.ops = ops
+        if ops is gpu:
+            opt.gate = np.ones(1, np.bool_)  # as a fit on a device sets it: open
+        params = {k: v.astype(dtype) for k, v in start.items()}
+        for step in range(6):
+            opt.step(params, grads[step % 2], lr_scale={"b": 0.5})
+        finals.append((params, opt.state_dict()[1]))
+    (params, state), (fused_params, fused_state) = finals
+    tol = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
+    for key in params:
+        np.testing.assert_allclose(fused_params[key], params[key], err_msg=key, **tol[dtype])
+    assert fused_state.keys() == state.keys()
+    for key in state:
+        np.testing.assert_allclose(fused_state[key], state[key], err_msg=key, **tol[dtype])
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_closed_gate_writes_nothing(gpu, name):
+    rng = np.random.default_rng(0)
+    opt = OPTIMIZERS[name]()
+    opt.ops = gpu
+    params = {"W": rng.standard_normal((5, 4)).astype(np.float32)}
+    grads = {"W": rng.standard_normal((5, 4)).astype(np.float32)}
+    opt.gate = np.ones(1, np.bool_)
+    opt.step(params, grads)
+    before = {k: v.copy() for k, v in params.items()}
+    state = {k: v.copy() for k, v in opt.state_dict()[1].items()}
+    opt.gate = np.zeros(1, np.bool_)
+    grads["W"][0, 0] = np.nan
+    opt.step(params, grads)
+    np.testing.assert_array_equal(params["W"], before["W"])
+    for key, value in opt.state_dict()[1].items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
+
+
+def _model(activation, dtype=np.float32):
+    return fcnet.Sequential(
+        [fcnet.Dense(8, 16, activation, rng=0, dtype=dtype), fcnet.Dense(16, 3, rng=1, dtype=dtype)]
+    )
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("activation", ["relu", "gelu", "tanh"])
+def test_a_fit_through_the_gpu_kernels_matches_the_cpu(gpu, activation, loss, optimizer):
+    """What benchmarks/gpu_check.py checks on a GPU: the loss history of 2 epochs within 1e-4
+    relative in float32."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 200) if loss == "cross_entropy" else rng.normal(size=(200, 3))
+    options = dict(loss=loss, optimizer=optimizer, epochs=2, batch_size=32, rng=0)
+    cpu = _model(activation).to(NumpyOps(kernels=False))
+    device = _model(activation).to(gpu)
+    gpu.calls.clear()
+    history_cpu, history_gpu = cpu.fit(X, y, **options), device.fit(X, y, **options)
+    steps = 2 * 7  # 200 rows in batches of 32
+    update = "fcnet_adam" if optimizer == "adam" else "fcnet_sgd_000"
+    loss_kernel = "fcnet_squared_error" if loss == "mse" else "fcnet_softmax_ce_labels"
+    assert gpu.calls[f"fcnet_forward_{activation}"] == steps  # the hidden layer's
+    assert gpu.calls[f"fcnet_backward_{activation}"] == steps
+    assert gpu.calls[update] == 4 * steps  # W and b of two layers
+    assert gpu.calls[loss_kernel + "_f32"] == steps
+    np.testing.assert_allclose(history_gpu.history["loss"], history_cpu.history["loss"], 1e-4)
+    for key, value in cpu.params().items():
+        np.testing.assert_allclose(device.params()[key], value, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(device.predict_output(X), cpu.predict_output(X), 1e-4, 1e-6)
+
+
+def test_float64_gradients_match_the_cpu_to_1e_10(gpu):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 8))
+    dA = rng.normal(size=(16, 3))
+    grads = []
+    for ops in (NUMPY, gpu):
+        model = _model("gelu", np.float64).to(ops)
+        model.forward(X, training=True)
+        model.backward(dA)
+        grads.append(model.grads())
+    for key, value in grads[0].items():
+        np.testing.assert_allclose(grads[1][key], value, rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_a_diverging_step_writes_nothing_and_the_epoch_start_is_restored(gpu, monkeypatch):
+    """No read back per step: the guard's flag gates every update after the first NaN, so the
+    parameters never hold one; at the epoch's end the verdict is read and the start restored."""
+    seen = []
+    original = Trainer._step
+
+    def spy(self, *args):
+        result = original(self, *args)
+        seen.append({k: v.copy() for k, v in self.model.params().items()})
+        return result
+
+    monkeypatch.setattr(Trainer, "_step", spy)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 8)).astype(np.float32)
+    y = rng.normal(size=(64, 3)).astype(np.float32)
+    model = _model("relu").to(gpu)
+    start = {k: v.copy() for k, v in model.params().items()}
+    with np.errstate(all="ignore"), pytest.raises(fcnet.TrainingDiverged) as raised:
+        model.fit(X, y, loss="mse", optimizer="adam", lr=1e30, epochs=1, batch_size=16)
+    failing = raised.value.batch
+    assert failing >= 1  # the first step's update is finite (Adam's steps are about lr)
+    assert len(seen) == 4  # every step ran: nothing was read back to stop it
+    assert all(np.isfinite(v).all() for params in seen for v in params.values())
+    assert any(not np.array_equal(seen[0][k], start[k]) for k in start)
+    for params in seen[failing:]:  # from the failing step on, nothing was written
+        for key, value in params.items():
+            np.testing.assert_array_equal(value, seen[failing - 1][key])
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, start[key])
