@@ -7,9 +7,12 @@
 2. No host synchronisation per step: a kernel that spins for 200 ms is queued, then 50 training
    steps; the steps must all return to the host before the kernel ends.
 3. No allocation per step: a CuPy memory hook counts the allocations of steps 2..50.
-4. Speed, 784-256-128-10, plain SGD, samples/s at batch 128, 512, 2,048, 8,192: fcnet, PyTorch
+4. The gate: a fit whose second step overflows writes nothing from that step on (every
+   parameter stays finite, no read back per step) and ends restored to the epoch's start.
+5. Speed, 784-256-128-10, plain SGD, samples/s at batch 128, 512, 2,048, 8,192: fcnet, PyTorch
    CUDA eager (TF32 off on both), and the cuBLAS bound of the same GEMMs (CuPy matmul alone).
-Prints a table last; ``--json`` writes every figure.
+Prints a table last; ``--json`` writes every figure. A check that raises is reported with its
+error and the others still run, so one run on a lent machine gives every figure it can.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -116,6 +120,35 @@ def no_sync_and_no_allocation(cupy) -> dict[str, Any]:
     }
 
 
+def gate() -> dict[str, Any]:
+    seen: list[bool] = []
+    original = Trainer._step
+
+    def spy(self, *args):
+        out = original(self, *args)
+        params = self.model.params().values()
+        seen.append(all(bool(self.model.ops.xp.isfinite(p).all()) for p in params))
+        return out
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 8)).astype(np.float32)
+    y = rng.normal(size=(64, 3)).astype(np.float32)
+    model = _model((8, 16, 3), device="gpu")
+    start = {k: model.ops.to_host(v).copy() for k, v in model.params().items()}
+    Trainer._step = spy
+    try:
+        model.fit(X, y, loss="mse", optimizer="adam", lr=1e30, epochs=1, batch_size=16)
+        raised = None
+    except fcnet.TrainingDiverged as exc:
+        raised = exc.batch
+    finally:
+        Trainer._step = original
+    restored = all(
+        np.array_equal(model.ops.to_host(v), start[k]) for k, v in model.params().items()
+    )
+    return {"diverged_at_batch": raised, "all_steps_finite": all(seen), "restored": restored}
+
+
 def speed(cupy, torch, batches, samples) -> dict[str, Any]:
     rng = np.random.default_rng(2)
     X = rng.normal(size=(samples, 784)).astype(np.float32)
@@ -197,35 +230,59 @@ def main(argv: list[str] | None = None) -> int:
         torch = None
     name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
     figures: dict[str, Any] = {"gpu": name, "cupy": cupy.__version__}
-    figures["parity"] = parity()
-    figures["steps"] = no_sync_and_no_allocation(cupy)
     batches = [128, 2048] if args.quick else [128, 512, 2048, 8192]
-    figures["speed"] = speed(cupy, torch, batches, 65536 if args.quick else 262144)
+    checks = {
+        "parity": parity,
+        "steps": lambda: no_sync_and_no_allocation(cupy),
+        "gate": gate,
+        "speed": lambda: speed(cupy, torch, batches, 65536 if args.quick else 262144),
+    }
+    failed = {}
+    for key, check in checks.items():
+        try:
+            figures[key] = check()
+        except Exception:  # report it and go on: the machine is lent for minutes
+            failed[key] = figures[f"{key}_error"] = traceback.format_exc()
+            print(f"gpu_check: {key} failed:\n{failed[key]}", file=sys.stderr)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2, default=str)
-    worst = max(figures["parity"]["loss_rel_error"].values())
     print(f"GPU: {name}, CuPy {cupy.__version__}")
-    print(
-        f"parity: worst loss relative error {worst:.2e} (target 1e-4); float64 gradients "
-        f"{max(figures['parity']['float64_grad_abs_error'].values()):.2e} (target 1e-10)"
-    )
-    steps = figures["steps"]
-    print(
-        f"50 steps returned after {steps['50_steps_returned_after_s'] * 1e3:.1f} ms behind a "
-        f"200 ms kernel; allocations in steps 2-50: {steps['allocations_in_steps_2_to_50']}"
-    )
-    print(
-        f"{'batch':>6} {'fcnet':>12} {'torch':>12} {'cuBLAS bound':>14} {'vs torch':>9} "
-        f"{'of bound':>9}"
-    )
-    for batch, row in figures["speed"].items():
-        vs = row["fcnet"] / row["torch"] if row["torch"] else float("nan")
+    if failed:
+        print(f"failed checks: {', '.join(failed)} (their errors are above)")
+    _print_table(figures)
+    return 1 if failed else 0
+
+
+def _print_table(figures: dict[str, Any]) -> None:
+    """Each check's figures that are there (a failed check has none)."""
+    if "parity" in figures:
+        parity = figures["parity"]
         print(
-            f"{batch:>6} {row['fcnet']:>12,.0f} {row['torch'] or 0:>12,.0f} "
-            f"{row['cublas_bound']:>14,.0f} {vs:>9.2f} {row['fcnet'] / row['cublas_bound']:>9.2f}"
+            f"parity: worst loss relative error {max(parity['loss_rel_error'].values()):.2e} "
+            f"(target 1e-4); float64 gradients "
+            f"{max(parity['float64_grad_abs_error'].values()):.2e} (target 1e-10)"
         )
-    return 0
+    if "steps" in figures:
+        steps = figures["steps"]
+        print(
+            f"50 steps returned after {steps['50_steps_returned_after_s'] * 1e3:.1f} ms behind a "
+            f"200 ms kernel; allocations in steps 2-50: {steps['allocations_in_steps_2_to_50']}"
+        )
+    if "gate" in figures:
+        print(f"gate: {figures['gate']}")
+    if "speed" in figures:
+        print(
+            f"{'batch':>6} {'fcnet':>12} {'torch':>12} {'cuBLAS bound':>14} {'vs torch':>9} "
+            f"{'of bound':>9}"
+        )
+        for batch, row in figures["speed"].items():
+            vs = row["fcnet"] / row["torch"] if row["torch"] else float("nan")
+            of_bound = row["fcnet"] / row["cublas_bound"]
+            print(
+                f"{batch:>6} {row['fcnet']:>12,.0f} {row['torch'] or 0:>12,.0f} "
+                f"{row['cublas_bound']:>14,.0f} {vs:>9.2f} {of_bound:>9.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ compiler is installed; tests/test_gpu.py runs the real thing where a GPU is."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from cuda_emulator import COMPILER, EmulatedCupyOps
@@ -263,3 +266,22 @@ def test_a_diverging_step_writes_nothing_and_the_epoch_start_is_restored(gpu, mo
             np.testing.assert_array_equal(value, seen[failing - 1][key])
     for key, value in model.params().items():
         np.testing.assert_array_equal(value, start[key])
+
+
+def test_the_gpu_checks_parity_and_gate_pass_on_the_emulated_gpu(gpu, monkeypatch):
+    """benchmarks/gpu_check.py's own code, with device "gpu" standing for the emulation: the
+    script a lent GPU machine runs once is known to run, and what it checks holds here."""
+    path = Path(__file__).parents[1] / "benchmarks" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    monkeypatch.setattr(fcnet._ops, "_gpu", gpu)
+    assert fcnet.Dense(2, 3, device="gpu").ops is gpu
+    figures = gpu_check.parity()
+    assert len(figures["loss_rel_error"]) == 12
+    assert max(figures["loss_rel_error"].values()) < 1e-4
+    assert max(figures["float64_grad_abs_error"].values()) < 1e-10
+    with np.errstate(all="ignore"):
+        gate = gpu_check.gate()
+    assert gate["diverged_at_batch"] is not None and gate["diverged_at_batch"] >= 1
+    assert gate["all_steps_finite"] and gate["restored"]

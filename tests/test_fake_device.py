@@ -200,3 +200,33 @@ def test_layers_on_two_devices_are_refused():
     model = fcnet.Sequential([fcnet.Dense(2, 3, rng=0).to(FAKE), fcnet.Dense(3, 1, rng=1)])
     with pytest.raises(RuntimeError, match="one device"):
         _ = model.ops
+
+
+def test_a_layer_made_on_the_device_computes_there_and_matches_one_moved_there():
+    made = [
+        fcnet.Dense(8, 16, "relu", rng=0, device=FAKE),
+        fcnet.BatchNorm(16, device=FAKE),
+        fcnet.LayerNorm(16, device=FAKE),
+        fcnet.Dropout(0.2, rng=3, device=FAKE),
+        fcnet.Dense(16, 3, rng=1, device=FAKE),
+    ]
+    assert all(layer.ops is FAKE for layer in made)
+    assert isinstance(made[0].W, FakeDeviceArray) and isinstance(
+        made[1].running_var, FakeDeviceArray
+    )
+    moved = fcnet.Sequential(
+        [
+            fcnet.Dense(8, 16, "relu", rng=0),
+            fcnet.BatchNorm(16),
+            fcnet.LayerNorm(16),
+            fcnet.Dropout(0.2, rng=3),
+            fcnet.Dense(16, 3, rng=1),
+        ]
+    ).to(FAKE)
+    X = np.random.default_rng(0).normal(size=(10, 8)).astype(np.float32)
+    np.testing.assert_array_equal(fcnet.Sequential(made).predict_output(X), moved.predict_output(X))
+
+
+def test_an_unknown_device_for_a_layer_is_refused_by_name():
+    with pytest.raises(ValueError, match="expected 'cpu', 'gpu' or an Ops object, got 'tpu'"):
+        fcnet.Dense(2, 3, device="tpu")

@@ -8,7 +8,7 @@ from typing import Any
 from fcnet._ops.base import Ops
 from fcnet._ops.numpy_ops import NumpyOps, cpu_ops
 
-__all__ = ["NumpyOps", "Ops", "default_ops", "get_ops", "set_device"]
+__all__ = ["NumpyOps", "Ops", "default_ops", "get_ops", "layer_ops", "set_device"]
 
 _default: Ops = cpu_ops()
 _gpu: Ops | None = None
@@ -46,3 +46,9 @@ def set_device(device: Any) -> None:
 def default_ops() -> Ops:
     """The operations object new layers compute with (the CPU's unless :func:`set_device`)."""
     return _default
+
+
+def layer_ops(device: Any) -> Ops:
+    """The operations object of a new layer: ``device``'s (see :func:`get_ops`), or the process
+    default (:func:`default_ops`) when ``device`` is None."""
+    return default_ops() if device is None else get_ops(device)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
-from fcnet._ops import default_ops
+from fcnet._ops import layer_ops
 from fcnet._validation import check_number, check_positive_int
 from fcnet.backend import resolve_dtype
 from fcnet.layers.base import as_input, move_to, register_layer
@@ -66,6 +66,9 @@ class BatchNorm:
         This layer's learning rate is ``lr * lr_mult``.
     dtype : "float32" or "float64", optional
         Default: :func:`fcnet.get_dtype`.
+    device : "cpu", "gpu" or an Ops, optional
+        Where the layer's arrays live and compute; default: the process's
+        (:func:`fcnet.set_device`). ``model.to(device)`` moves a whole model.
 
     Notes
     -----
@@ -93,6 +96,7 @@ class BatchNorm:
         trainable: bool = True,
         lr_mult: float = 1.0,
         dtype: Any = None,
+        device: Any = None,
     ) -> None:
         self.n = check_positive_int("BatchNorm", "n", n)
         self.n_in = self.n_out = self.n
@@ -100,7 +104,7 @@ class BatchNorm:
         self.eps = check_number("BatchNorm", "eps", eps, low=0.0, low_open=True)
         self.trainable, self.lr_mult = _common_options("BatchNorm", trainable, lr_mult)
         self.dtype = resolve_dtype(dtype)
-        self.ops = default_ops()
+        self.ops = layer_ops(device)
         self.gamma = _filled(self.ops, self.n, 1, self.dtype)
         self.beta = _filled(self.ops, self.n, 0, self.dtype)
         self.dgamma = _filled(self.ops, self.n, 0, self.dtype)
@@ -120,6 +124,8 @@ class BatchNorm:
         #: this process's rows of the batch (a fcnet.distributed.BatchShard) during a
         #: data-parallel training step, else None
         self.shard: Any = None
+        if device is not None:  # what the layer holds besides its arrays moves too
+            self.to(self.ops)
 
     def reset_parameters(self, rng: Any = None) -> None:
         """gamma = 1, beta = 0, running_mean = 0, running_var = 1."""

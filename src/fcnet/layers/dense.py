@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
-from fcnet._ops import default_ops
+from fcnet._ops import layer_ops
 from fcnet._random import as_generator
 from fcnet._validation import check_number, check_positive_int
 from fcnet.activations import (
@@ -52,6 +52,9 @@ class Dense:
         Source of the initial weights.
     dtype : "float32" or "float64", optional
         Default: :func:`fcnet.get_dtype`.
+    device : "cpu", "gpu" or an Ops, optional
+        Where the layer's arrays live and compute; default: the process's
+        (:func:`fcnet.set_device`). ``model.to(device)`` moves a whole model.
 
     Notes
     -----
@@ -76,6 +79,7 @@ class Dense:
         lr_mult: float = 1.0,
         rng: Any = None,
         dtype: Any = None,
+        device: Any = None,
     ) -> None:
         self.n_in = check_positive_int("Dense", "n_in", n_in)
         self.n_out = check_positive_int("Dense", "n_out", n_out)
@@ -87,7 +91,7 @@ class Dense:
         self.trainable = bool(trainable)
         self.lr_mult = check_number("Dense", "lr_mult", lr_mult, low=0.0)
         self.dtype = resolve_dtype(dtype)
-        self.ops = default_ops()  # where the arrays live and are computed (model.to moves them)
+        self.ops = layer_ops(device)  # where the arrays live and are computed (model.to moves them)
         self.W = self.ops.empty((self.n_in, self.n_out), self.dtype)
         self.b = self.ops.empty(self.n_out, self.dtype)
         self.dW = self.ops.zeros((self.n_in, self.n_out), self.dtype)
@@ -98,6 +102,8 @@ class Dense:
         self.dZ: np.ndarray | None = None
         self._buffers = Buffers(self.ops)
         self.reset_parameters(rng)
+        if device is not None:  # what the layer holds besides its arrays moves too
+            self.to(self.ops)
 
     def reset_parameters(self, rng: Any = None) -> None:
         """Draw W from the initializer and set b to zero."""

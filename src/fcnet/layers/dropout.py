@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
-from fcnet._ops import default_ops
+from fcnet._ops import layer_ops
 from fcnet._random import as_generator
 from fcnet._validation import check_number
 from fcnet.backend import resolve_dtype
@@ -28,6 +28,11 @@ class Dropout:
     rng : numpy.random.Generator or int, optional
         Source of the masks. When None, ``fit`` gives the layer a generator derived from its own
         ``rng`` so that a seeded run is reproducible.
+    dtype : "float32" or "float64", optional
+        Default: :func:`fcnet.get_dtype`.
+    device : "cpu", "gpu" or an Ops, optional
+        Where the layer's arrays live and compute; default: the process's
+        (:func:`fcnet.set_device`). ``model.to(device)`` moves a whole model.
 
     Notes
     -----
@@ -37,16 +42,20 @@ class Dropout:
     those of one process training on the whole batch.
     """
 
-    def __init__(self, p: float = 0.5, *, rng: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, p: float = 0.5, *, rng: Any = None, dtype: Any = None, device: Any = None
+    ) -> None:
         self.p = check_number("Dropout", "p", p, low=0.0, high=1.0, high_open=True)
         self.rng = None if rng is None else as_generator(rng, "Dropout")
         self.dtype = resolve_dtype(dtype)
         self.mask: np.ndarray | None = None  # M / (1 - p) of the last training forward
-        self.ops = default_ops()
+        self.ops = layer_ops(device)
         self._buffers = Buffers(self.ops)
         #: this process's rows of the batch (a fcnet.distributed.BatchShard) during a
         #: data-parallel training step, else None
         self.shard: Any = None
+        if device is not None:  # what the layer holds besides its arrays moves too
+            self.to(self.ops)
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """A = X * M / (1 - p) when training, else A = X. Shapes (m, n) -> (m, n)."""

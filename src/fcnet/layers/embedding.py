@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
-from fcnet._ops import default_ops
+from fcnet._ops import layer_ops
 from fcnet._random import as_generator
 from fcnet._validation import check_positive_int
 from fcnet.backend import resolve_dtype
@@ -62,6 +62,9 @@ class Embedding:
         Source of the initial tables, drawn from N(0, 1) (as ``torch.nn.Embedding``).
     dtype : "float32" or "float64", optional
         Default: :func:`fcnet.get_dtype`.
+    device : "cpu", "gpu" or an Ops, optional
+        Where the layer's arrays live and compute; default: the process's
+        (:func:`fcnet.set_device`). ``model.to(device)`` moves a whole model.
 
     Notes
     -----
@@ -82,6 +85,7 @@ class Embedding:
         *,
         rng: Any = None,
         dtype: Any = None,
+        device: Any = None,
     ) -> None:
         who = "Embedding"
         self.n_in = check_positive_int(who, "n_in", n_in)
@@ -106,7 +110,7 @@ class Embedding:
         self.pass_columns = np.array(
             [j for j in range(self.n_in) if j not in set(self.columns)], dtype=np.intp
         )
-        self.ops = default_ops()  # where the arrays live and are computed (model.to moves them)
+        self.ops = layer_ops(device)  # where the arrays live and are computed (model.to moves them)
         shapes = zip(self.cardinalities, self.dims, strict=True)
         self.tables = {f"E{i}": self.ops.empty(shape, self.dtype) for i, shape in enumerate(shapes)}
         self.table_grads = {k: self.ops.zeros(E.shape, self.dtype) for k, E in self.tables.items()}
@@ -115,6 +119,8 @@ class Embedding:
         self.codes: list[np.ndarray] | None = None  # c_i of the last forward, as intp
         self._buffers = Buffers(self.ops)
         self.reset_parameters(rng)
+        if device is not None:  # what the layer holds besides its arrays moves too
+            self.to(self.ops)
 
     def reset_parameters(self, rng: Any = None) -> None:
         """Draw every table from N(0, 1)."""

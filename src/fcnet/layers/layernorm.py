@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._buffers import Buffers
-from fcnet._ops import default_ops
+from fcnet._ops import layer_ops
 from fcnet._validation import check_number, check_positive_int
 from fcnet.backend import resolve_dtype
 from fcnet.layers.base import as_input, move_to, register_layer
@@ -47,6 +47,9 @@ class LayerNorm:
         This layer's learning rate is ``lr * lr_mult``.
     dtype : "float32" or "float64", optional
         Default: :func:`fcnet.get_dtype`.
+    device : "cpu", "gpu" or an Ops, optional
+        Where the layer's arrays live and compute; default: the process's
+        (:func:`fcnet.set_device`). ``model.to(device)`` moves a whole model.
     """
 
     #: ``backward`` writes the gradients into the same arrays every step, so ``fit`` takes them
@@ -61,13 +64,14 @@ class LayerNorm:
         trainable: bool = True,
         lr_mult: float = 1.0,
         dtype: Any = None,
+        device: Any = None,
     ) -> None:
         self.n = check_positive_int("LayerNorm", "n", n)
         self.n_in = self.n_out = self.n
         self.eps = check_number("LayerNorm", "eps", eps, low=0.0, low_open=True)
         self.trainable, self.lr_mult = _common_options("LayerNorm", trainable, lr_mult)
         self.dtype = resolve_dtype(dtype)
-        self.ops = default_ops()
+        self.ops = layer_ops(device)
         self.gamma = _filled(self.ops, self.n, 1, self.dtype)
         self.beta = _filled(self.ops, self.n, 0, self.dtype)
         self.dgamma = _filled(self.ops, self.n, 0, self.dtype)
@@ -77,6 +81,8 @@ class LayerNorm:
         self.inv_std: np.ndarray | None = None
         self.A: np.ndarray | None = None
         self._buffers = Buffers(self.ops)
+        if device is not None:  # what the layer holds besides its arrays moves too
+            self.to(self.ops)
 
     def reset_parameters(self, rng: Any = None) -> None:
         """gamma = 1, beta = 0."""
