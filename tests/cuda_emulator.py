@@ -50,7 +50,8 @@ extern "C" void fcnet_set_thread(long long block, long long size, long long thre
 }
 """
 
-_C_TYPES = {"float": ctypes.c_float, "double": ctypes.c_double}
+_C_TYPES = {"float": ctypes.c_float, "double": ctypes.c_double, "uint64": ctypes.c_uint64}
+_SCALARS = {"uint64": "unsigned long long"}  # CuPy's type names that C++ spells otherwise
 _SUFFIX = {np.dtype(np.float32): ("f32", "float"), np.dtype(np.float64): ("f64", "double")}
 
 
@@ -66,7 +67,9 @@ def _elementwise_source(kernel: cuda_source.Elementwise) -> str:
         kind, name = _param(spec)
         args.append(f"const {kind}* {name}_")
         binds.append(f"const {kind} {name} = {name}_[i_];")
-    args += [" ".join(_param(spec)) for spec in kernel.scalars]
+    for spec in kernel.scalars:
+        kind, name = _param(spec)
+        args.append(f"{_SCALARS.get(kind, kind)} {name}")
     args += [f"const {kind}* {name}" for kind, name in map(_param, kernel.raw)]
     for spec in kernel.outputs:
         kind, name = _param(spec)
@@ -76,6 +79,7 @@ def _elementwise_source(kernel: cuda_source.Elementwise) -> str:
     lines = [
         f"template <typename T> static void {kernel.name}_impl({signature}) {{",
         "    for (long long i_ = 0; i_ < n_; ++i_) {",
+        "        const long long i = i_;  // CuPy's index of the element",
         *(f"        {bind}" for bind in binds),
         f"        {kernel.body}",
         "    }",
@@ -137,8 +141,9 @@ class _Elementwise:
         suffix, c_type = _SUFFIX[dtype]
         for a in (*arrays, *outputs):
             assert isinstance(a, np.ndarray) and a.dtype == dtype, (kernel.name, a.dtype, dtype)
-        for x in scalars:  # rounded to T by the caller, as CupyOps must
-            assert type(x) is dtype.type, (kernel.name, type(x), dtype)
+        kinds = [_param(spec)[0] for spec in kernel.scalars]
+        for x, kind in zip(scalars, kinds, strict=True):  # rounded to T by the caller
+            assert type(x) is (dtype.type if kind == "T" else np.dtype(kind).type), (kernel, x)
         for a in raw:
             assert a.dtype == np.bool_ and a.flags.c_contiguous, (kernel.name, a.dtype)
         shape = outputs[0].shape
@@ -147,7 +152,10 @@ class _Elementwise:
         work = [out if out.flags.c_contiguous else np.ascontiguousarray(out) for out in outputs]
         c_args: list[Any] = [ctypes.c_longlong(int(np.prod(shape)))]
         c_args += [a.ctypes.data_as(ctypes.c_void_p) for a in inputs]
-        c_args += [_C_TYPES[c_type](float(x)) for x in scalars]
+        c_args += [
+            _C_TYPES[c_type](float(x)) if kind == "T" else _C_TYPES[kind](int(x))
+            for x, kind in zip(scalars, kinds, strict=True)
+        ]
         c_args += [a.ctypes.data_as(ctypes.c_void_p) for a in (*raw, *work)]
         getattr(self.library, f"{kernel.name}_{suffix}")(*c_args)
         for out, done in zip(outputs, work, strict=True):
@@ -205,5 +213,5 @@ class EmulatedCupyOps(CupyOps):
     # what the emulation leaves to NumPy: the base class's code
     empty, zeros, is_array, asarray = Ops.empty, Ops.zeros, Ops.is_array, Ops.asarray
     to_host, item, gemm, axpy = Ops.to_host, Ops.item, Ops.gemm, Ops.axpy
-    sum_of_squares, take_rows, uniform = Ops.sum_of_squares, Ops.take_rows, Ops.uniform
+    sum_of_squares, take_rows = Ops.sum_of_squares, Ops.take_rows
     normal_cdf, normal_pdf = Ops.normal_cdf, Ops.normal_pdf

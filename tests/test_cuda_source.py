@@ -285,3 +285,68 @@ def test_the_gpu_checks_parity_and_gate_pass_on_the_emulated_gpu(gpu, monkeypatc
         gate = gpu_check.gate()
     assert gate["diverged_at_batch"] is not None and gate["diverged_at_batch"] >= 1
     assert gate["all_steps_finite"] and gate["restored"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_devices_uniform_draws_follow_the_generator_and_are_uniform(gpu, dtype):
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    out = np.empty((400, 250), dtype)
+    gpu.uniform(rng, out)
+    twin.integers(0, 1 << 64, dtype=np.uint64)  # one key a call: the generator moved by one
+    assert rng.bit_generator.state == twin.bit_generator.state
+    assert out.min() >= 0.0 and out.max() < 1.0
+    assert abs(out.mean() - 0.5) < 3e-3  # 100,000 draws: sd of the mean 0.0009
+    assert abs(out.var() - 1 / 12) < 2e-3
+    counts = np.histogram(out, bins=10, range=(0, 1))[0]
+    assert counts.min() > 9_500 and counts.max() < 10_500  # each bin 10,000 +- 5 sd
+    again = np.empty_like(out)
+    gpu.uniform(np.random.default_rng(5), again)
+    np.testing.assert_array_equal(again, out)  # the same seed, the same draws
+    gpu.uniform(rng, again)
+    assert np.mean(again == out) < 1e-3  # the next call, other draws
+    assert abs(np.corrcoef(out.ravel()[:-1], out.ravel()[1:])[0, 1]) < 0.01
+
+
+def test_dropout_on_the_device_drops_about_p_and_repeats_with_its_seed(gpu):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 256)
+
+    def model():
+        layers = [fcnet.Dense(8, 64, "relu", rng=0), fcnet.Dropout(0.3, rng=7)]
+        return fcnet.Sequential([*layers, fcnet.Dense(64, 3, rng=1)]).to(gpu)
+
+    first, second = model(), model()
+    options = dict(loss="cross_entropy", optimizer="adam", epochs=2, batch_size=32, rng=0)
+    h1, h2 = first.fit(X, y, **options), second.fit(X, y, **options)
+    assert h1.history["loss"] == h2.history["loss"]
+    for key, value in first.params().items():
+        np.testing.assert_array_equal(value, second.params()[key])
+    dropout = first.layers[1]
+    kept = dropout.forward(np.ones((1000, 64), np.float32), training=True)
+    assert abs(np.mean(kept == 0) - 0.3) < 0.01
+    np.testing.assert_allclose(kept[kept != 0], 1 / 0.7, rtol=1e-6)
+    assert gpu.calls["fcnet_uniform"] > 0
+
+
+def test_a_checkpointed_run_on_the_device_resumes_to_its_uninterrupted_parameters(gpu, tmp_path):
+    """Dropout's generator (the source of the device's keys) and Adam's moments are in the
+    checkpoint: 2 epochs, then 2 more from the file, give the 4-epoch run bit for bit."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(128, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 128)
+
+    def model():
+        layers = [fcnet.Dense(8, 32, "tanh", rng=0), fcnet.Dropout(0.25, rng=4)]
+        return fcnet.Sequential([*layers, fcnet.Dense(32, 3, rng=1)]).to(gpu)
+
+    options = dict(loss="cross_entropy", optimizer="adam", batch_size=32, rng=0)
+    whole = model()
+    whole.fit(X, y, epochs=4, **options)
+    path = tmp_path / "run.ckpt"
+    model().fit(X, y, epochs=2, checkpoint=path, **options)
+    resumed = model()
+    history = resumed.fit(X, y, epochs=4, checkpoint=path, resume=True, **options)
+    assert history.epoch == [0, 1, 2, 3]
+    for key, value in whole.params().items():
+        np.testing.assert_array_equal(resumed.params()[key], value, err_msg=key)

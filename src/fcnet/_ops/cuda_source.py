@@ -184,6 +184,25 @@ def _gated(lines: list[str]) -> str:
     return "if (ok[0]) { " + " ".join(lines) + " }"
 
 
+@functools.cache
+def uniform() -> Elementwise:
+    """U[0, 1) draws on the device: element i of the output is a hash of (key, i), SplitMix64's
+    finaliser, of which the top 24 bits (float32) or 53 bits (float64) scaled by 2^-24 or 2^-53,
+    exact in T and so below 1. ``key`` is one 64-bit draw from the layer's seeded generator per
+    call, so the masks follow the generator, whose state checkpoints keep, and nothing but the
+    key crosses from the host. ``i`` is the element's index (CuPy's loop index)."""
+    lines = [
+        "unsigned long long x = key + (unsigned long long)(i + 1) * 0x9E3779B97F4A7C15ULL;",
+        "x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;",
+        "x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;",
+        "x = x ^ (x >> 31);",
+        "u = sizeof(T) == 4 ? (T)((double)(x >> 40) * (1.0 / 16777216.0))",
+        "                   : (T)((double)(x >> 11) * (1.0 / 9007199254740992.0));",
+    ]
+    body = "{ " + " ".join(lines) + " }"
+    return Elementwise("fcnet_uniform", (), ("uint64 key",), ("T u",), body)
+
+
 def every_elementwise() -> list[Elementwise]:
     """Every element-wise kernel a :class:`~fcnet._ops.cupy_ops.CupyOps` may make."""
     kernels = []
@@ -195,7 +214,7 @@ def every_elementwise() -> list[Elementwise]:
             for first in (False, True):
                 kernels.append(sgd(momentum=momentum, nesterov=nesterov, first=first))
             kernels.append(rmsprop(centered=nesterov, momentum=momentum))
-    kernels.append(adam())
+    kernels += [adam(), uniform()]
     return list(dict.fromkeys(kernels))  # one of each (SGD without momentum has one form)
 
 

@@ -130,9 +130,13 @@ class CupyOps(Ops):
         return out
 
     def uniform(self, rng: np.random.Generator, out: Any) -> Any:
-        # drawn on the host from the layer's seeded generator (whose state checkpoints keep),
-        # copied into the device buffer in place
-        out.set(rng.random(out.shape, dtype=out.dtype.type))
+        """U[0, 1) into ``out``, drawn on the device from one 64-bit key that ``rng`` gives (see
+        :func:`fcnet._ops.cuda_source.uniform`): no array crosses from the host."""
+        if out.dtype not in (np.float32, np.float64) or not out.flags.c_contiguous:
+            out[...] = self.asarray(rng.random(out.shape, dtype=out.dtype.type))
+            return out
+        key = np.uint64(rng.integers(0, 1 << 64, dtype=np.uint64))
+        self._kernel(cuda_source.uniform())(key, out)
         return out
 
     # --- fused passes -----------------------------------------------------------------------
