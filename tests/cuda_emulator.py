@@ -50,8 +50,11 @@ extern "C" void fcnet_set_thread(long long block, long long size, long long thre
 }
 """
 
-_C_TYPES = {"float": ctypes.c_float, "double": ctypes.c_double, "uint64": ctypes.c_uint64}
-_SCALARS = {"uint64": "unsigned long long"}  # CuPy's type names that C++ spells otherwise
+#: CuPy's names of the types a kernel declares, in C++ and in ctypes (T: the float type)
+_C_NAMES = {"bool": "bool", "int64": "long long", "uint64": "unsigned long long"}
+_C_NAMES.update({"float32": "float", "float64": "double"})
+_CTYPES = {"float32": ctypes.c_float, "float64": ctypes.c_double, "int64": ctypes.c_longlong}
+_CTYPES["uint64"] = ctypes.c_uint64
 _SUFFIX = {np.dtype(np.float32): ("f32", "float"), np.dtype(np.float64): ("f64", "double")}
 
 
@@ -63,18 +66,22 @@ def _param(spec: str) -> tuple[str, str]:
 
 def _elementwise_source(kernel: cuda_source.Elementwise) -> str:
     args, binds = ["long long n_"], []
+
+    def c(kind: str) -> str:
+        return "T" if kind == "T" else _C_NAMES[kind]
+
     for spec in kernel.arrays:
         kind, name = _param(spec)
-        args.append(f"const {kind}* {name}_")
-        binds.append(f"const {kind} {name} = {name}_[i_];")
+        args.append(f"const {c(kind)}* {name}_")
+        binds.append(f"const {c(kind)} {name} = {name}_[i_];")
     for spec in kernel.scalars:
         kind, name = _param(spec)
-        args.append(f"{_SCALARS.get(kind, kind)} {name}")
-    args += [f"const {kind}* {name}" for kind, name in map(_param, kernel.raw)]
+        args.append(f"{c(kind)} {name}")
+    args += [f"const {c(kind)}* {name}" for kind, name in map(_param, kernel.raw)]
     for spec in kernel.outputs:
         kind, name = _param(spec)
-        args.append(f"{kind}* {name}_")
-        binds.append(f"{kind}& {name} = {name}_[i_];")
+        args.append(f"{c(kind)}* {name}_")
+        binds.append(f"{c(kind)}& {name} = {name}_[i_];")
     signature = ", ".join(args)
     lines = [
         f"template <typename T> static void {kernel.name}_impl({signature}) {{",
@@ -89,7 +96,9 @@ def _elementwise_source(kernel: cuda_source.Elementwise) -> str:
     names += [_param(s)[1] for s in (*kernel.scalars, *kernel.raw)]
     names += [_param(s)[1] + "_" for s in kernel.outputs]
     for suffix, c_type in _SUFFIX.values():
-        concrete = signature.replace("T*", f"{c_type}*").replace("T ", f"{c_type} ")
+        concrete = ", ".join(
+            a.replace("T*", f"{c_type}*").replace("T ", f"{c_type} ") for a in args
+        )
         lines.append(
             f'extern "C" void {kernel.name}_{suffix}({concrete}) '
             f"{{ {kernel.name}_impl<{c_type}>({', '.join(names)}); }}"
@@ -137,25 +146,31 @@ class _Elementwise:
         raw = args[n_arrays + n_scalars : n_arrays + n_scalars + n_raw]
         outputs = args[n_arrays + n_scalars + n_raw :]
         assert len(outputs) == len(kernel.outputs), (kernel.name, len(args))
-        dtype = outputs[0].dtype
+        kinds = {"arrays": [], "scalars": [], "raw": [], "outputs": []}
+        for group in kinds:
+            kinds[group] = [_param(spec)[0] for spec in getattr(kernel, group)]
+        # T: the dtype of the first array declared T (inputs first, as CuPy decides it)
+        typed = [a for a, k in zip((*arrays, *raw, *outputs), (*kinds["arrays"], *kinds["raw"],
+                 *kinds["outputs"]), strict=True) if k == "T"]  # fmt: skip
+        dtype = typed[0].dtype
         suffix, c_type = _SUFFIX[dtype]
-        for a in (*arrays, *outputs):
-            assert isinstance(a, np.ndarray) and a.dtype == dtype, (kernel.name, a.dtype, dtype)
-        kinds = [_param(spec)[0] for spec in kernel.scalars]
-        for x, kind in zip(scalars, kinds, strict=True):  # rounded to T by the caller
+        for group, values in (("arrays", arrays), ("raw", raw), ("outputs", outputs)):
+            for a, kind in zip(values, kinds[group], strict=True):
+                expected = dtype if kind == "T" else np.dtype(kind)
+                assert isinstance(a, np.ndarray) and a.dtype == expected, (kernel.name, a.dtype)
+        for x, kind in zip(scalars, kinds["scalars"], strict=True):  # rounded by the caller
             assert type(x) is (dtype.type if kind == "T" else np.dtype(kind).type), (kernel, x)
         for a in raw:
-            assert a.dtype == np.bool_ and a.flags.c_contiguous, (kernel.name, a.dtype)
+            assert a.flags.c_contiguous, kernel.name
         shape = outputs[0].shape
         assert all(out.shape == shape for out in outputs), kernel.name
         inputs = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays]
         work = [out if out.flags.c_contiguous else np.ascontiguousarray(out) for out in outputs]
         c_args: list[Any] = [ctypes.c_longlong(int(np.prod(shape)))]
         c_args += [a.ctypes.data_as(ctypes.c_void_p) for a in inputs]
-        c_args += [
-            _C_TYPES[c_type](float(x)) if kind == "T" else _C_TYPES[kind](int(x))
-            for x, kind in zip(scalars, kinds, strict=True)
-        ]
+        for x, kind in zip(scalars, kinds["scalars"], strict=True):
+            c_kind = dtype.name if kind == "T" else kind
+            c_args.append(_CTYPES[c_kind](x.item()))
         c_args += [a.ctypes.data_as(ctypes.c_void_p) for a in (*raw, *work)]
         getattr(self.library, f"{kernel.name}_{suffix}")(*c_args)
         for out, done in zip(outputs, work, strict=True):

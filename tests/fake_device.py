@@ -160,7 +160,7 @@ class FakeDeviceOps(Ops):
         return float(np.asarray(_unwrap(a)).reshape(-1)[0])
 
     def sum_of_squares(self, a: Any, out: Any) -> Any:
-        np.dot(_unwrap(a), _unwrap(a), out=_unwrap(out).reshape(()))
+        _unwrap(out).reshape(())[...] = np.dot(_unwrap(a), _unwrap(a))  # float64 out: cast
         return out
 
     def normal_cdf(self, Z: Any, out: Any) -> Any:  # a device kernel of its own

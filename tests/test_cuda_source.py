@@ -217,6 +217,8 @@ def test_a_fit_through_the_gpu_kernels_matches_the_cpu(gpu, activation, loss, op
     assert gpu.calls[f"fcnet_backward_{activation}"] == steps
     assert gpu.calls[update] == 4 * steps  # W and b of two layers
     assert gpu.calls[loss_kernel + "_f32"] == steps
+    assert gpu.calls["fcnet_note_nonfinite"] == 2 * steps  # the loss, the gradients
+    assert gpu.calls["fcnet_accumulate"] == steps  # the epoch's loss sum
     np.testing.assert_allclose(history_gpu.history["loss"], history_cpu.history["loss"], 1e-4)
     for key, value in cpu.params().items():
         np.testing.assert_allclose(device.params()[key], value, rtol=1e-4, atol=1e-6)
@@ -350,3 +352,26 @@ def test_a_checkpointed_run_on_the_device_resumes_to_its_uninterrupted_parameter
     assert history.epoch == [0, 1, 2, 3]
     for key, value in whole.params().items():
         np.testing.assert_array_equal(resumed.params()[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_guards_flags_and_loss_sum_agree_with_the_reference(gpu, dtype):
+    results = []
+    for ops in (NUMPY, gpu):
+        bad, first, gate = np.zeros(1, np.bool_), np.zeros(1, np.int64), np.ones(1, np.bool_)
+        total, scratch = np.zeros(1, np.float64), np.empty(1, np.float64)
+        seen = []
+        for step, value in enumerate([0.5, 2.0, np.inf, 1.0, np.nan, 3.0]):
+            v = np.array([value], dtype)
+            with np.errstate(invalid="ignore"):
+                ops.note_nonfinite(v, step, bad, first, gate, np.empty(2, np.bool_))
+                ops.accumulate(total, v, 0.25 * (step + 1), scratch)
+            seen.append((bool(bad[0]), int(first[0]), bool(gate[0]), float(total[0])))
+        results.append(seen)
+    np.testing.assert_equal(results[1], results[0])  # NaN equal to NaN
+    assert results[1][:3] == [
+        (False, 0, True, 0.125),
+        (False, 0, True, 1.125),
+        (True, 2, False, np.inf),
+    ]
+    assert results[1][-1][:3] == (True, 2, False)  # the first failing step is kept

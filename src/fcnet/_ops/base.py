@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from fcnet import _special
+from fcnet._ops.guard_ops import GuardOps
 
 
 def adam_scalars(
@@ -55,7 +56,7 @@ def adam_scalars(
     return step, b1, 1.0 - b1, b2, 1.0 - b2, eps, math.sqrt(1.0 - b2**t), l2, decay
 
 
-class Ops:
+class Ops(GuardOps):
     """Array operations on one kind of array (see the module docstring)."""
 
     name = "ops"

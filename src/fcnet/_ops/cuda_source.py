@@ -203,6 +203,24 @@ def uniform() -> Elementwise:
     return Elementwise("fcnet_uniform", (), ("uint64 key",), ("T u",), body)
 
 
+# --- the divergence guard's bookkeeping, one kernel each ----------------------------------------
+@functools.cache
+def note_nonfinite() -> Elementwise:
+    """bad |= not finite(v), with the step it first happened at, and gate = not bad."""
+    body = (
+        "{ bool now = !isfinite(v); if (now && !bad) first = step; bad = bad || now; gate = !bad; }"
+    )
+    outputs = ("bool bad", "int64 first", "bool gate")
+    return Elementwise("fcnet_note_nonfinite", ("T v",), ("int64 step",), outputs, body)
+
+
+@functools.cache
+def accumulate() -> Elementwise:
+    """total <- total + v w, in float64 (a batch's mean loss times its weight)."""
+    body = "total = total + (double)v * w;"
+    return Elementwise("fcnet_accumulate", ("T v",), ("float64 w",), ("float64 total",), body)
+
+
 def every_elementwise() -> list[Elementwise]:
     """Every element-wise kernel a :class:`~fcnet._ops.cupy_ops.CupyOps` may make."""
     kernels = []
@@ -214,7 +232,7 @@ def every_elementwise() -> list[Elementwise]:
             for first in (False, True):
                 kernels.append(sgd(momentum=momentum, nesterov=nesterov, first=first))
             kernels.append(rmsprop(centered=nesterov, momentum=momentum))
-    kernels += [adam(), uniform()]
+    kernels += [adam(), uniform(), note_nonfinite(), accumulate()]
     return list(dict.fromkeys(kernels))  # one of each (SGD without momentum has one form)
 
 

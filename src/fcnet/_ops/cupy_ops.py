@@ -221,6 +221,20 @@ class CupyOps(Ops):
             return False
         return self._row_kernel("fcnet_squared_error", Y_hat, Y, dY, per_sample)
 
+    def note_nonfinite(
+        self, value: Any, step: int, bad: Any, first: Any, gate: Any, scratch: Any
+    ) -> None:
+        if value.dtype not in (np.float32, np.float64):
+            return super().note_nonfinite(value, step, bad, first, gate, scratch)
+        self._kernel(cuda_source.note_nonfinite())(value, np.int64(step), bad, first, gate)
+        return None
+
+    def accumulate(self, total: Any, value: Any, weight: float, scratch: Any) -> None:
+        if value.dtype not in (np.float32, np.float64):
+            return super().accumulate(total, value, weight, scratch)
+        self._kernel(cuda_source.accumulate())(value, np.float64(weight), total)
+        return None
+
     # --- the optimizers' updates, one kernel a parameter, gated ------------------------------
     def _gate(self, p: Any, arrays: tuple[Any, ...], gate: Any) -> Any:
         """The gate to pass (``gate``, or an open one), or None when the arrays do not suit."""

@@ -95,19 +95,20 @@ class GradBuffer:
         if ops.host_checks:
             return sum((ops.sum_of_squares(flat) for flat in self._parts), 0.0)
         total = ops.zeros(1, np.float64) if out is None else out
+        if len(self._parts) == 1:  # one dtype: one kernel
+            return ops.sum_of_squares(self._parts[0], total)
         total[...] = 0
         for flat in self._parts:
-            part = ops.sum_of_squares(flat, self._scratch(flat.dtype))
-            total += part
+            total += ops.sum_of_squares(flat, self._scratch())
         return total
 
-    def _scratch(self, dtype: np.dtype) -> Any:
+    def _scratch(self) -> Any:
+        """One float64 element: the sum of squares is accumulated in float64 whatever the
+        gradients' dtype."""
         scratch = getattr(self, "_squares", None)
         if scratch is None:
-            scratch = self._squares = {}
-        if dtype not in scratch:
-            scratch[dtype] = self.ops.empty(1, dtype)
-        return scratch[dtype]
+            scratch = self._squares = self.ops.empty(1, np.float64)
+        return scratch
 
     def clip(self, sumsq: Any, clip_norm: float) -> None:
         """Global-norm clipping as ``torch.nn.utils.clip_grad_norm_``: every gradient times

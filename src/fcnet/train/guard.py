@@ -84,8 +84,7 @@ class DeviceGuard(HostGuard):
         self.ops = ops
         self._bad = ops.zeros(1, np.bool_)  # a non-finite value was seen this epoch
         self._first = ops.zeros(1, np.int64)  # the step it was first seen at
-        self._now = ops.zeros(1, np.bool_)
-        self._ok = ops.zeros(1, np.bool_)
+        self._flags = ops.zeros(2, np.bool_)  # scratch of ops.note_nonfinite
         self._sumsq = ops.zeros(1, np.float64)
         self._loss = ops.zeros(1, np.float64)
         self._term = ops.zeros(1, np.float64)
@@ -101,8 +100,7 @@ class DeviceGuard(HostGuard):
         if isinstance(value, float):  # weighted batches: the loss was read already
             self._loss += value * weight
         else:
-            self.ops.xp.multiply(value, weight, out=self._term)
-            self._loss += self._term
+            self.ops.accumulate(self._loss, value, weight, self._term)
         self.weight_sum += weight
 
     def sums(self) -> tuple[float, float]:
@@ -120,15 +118,9 @@ class DeviceGuard(HostGuard):
         return sumsq
 
     def _note(self, value: Any, step: int) -> None:
-        """bad |= not finite(value), remembering the first step it happened at."""
-        xp = self.ops.xp
-        xp.isfinite(value, out=self._ok)
-        xp.logical_not(self._ok, out=self._now)
-        xp.logical_not(self._bad, out=self._ok)
-        xp.logical_and(self._now, self._ok, out=self._now)  # first seen now
-        xp.copyto(self._first, step, where=self._now)
-        xp.logical_or(self._bad, self._now, out=self._bad)
-        xp.logical_not(self._bad, out=self.gate)
+        """bad |= not finite(value), remembering the first step it happened at; gate = not bad
+        (one kernel where the device has it)."""
+        self.ops.note_nonfinite(value, step, self._bad, self._first, self.gate, self._flags)
 
     def end_epoch(self, epoch: int) -> None:
         """Read the epoch's verdict (one read); stop, restoring the epoch's start, if it failed."""
