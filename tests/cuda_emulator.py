@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._ops import cuda_source
+from fcnet._ops import cuda_source, cuda_tables
 from fcnet._ops.base import Ops
 from fcnet._ops.cupy_ops import CupyOps
 
@@ -44,9 +44,10 @@ using namespace std;
 #define __device__
 #define __global__
 struct fcnet_dim { long long x; };
-static fcnet_dim blockIdx = {0}, blockDim = {1}, threadIdx = {0};
-extern "C" void fcnet_set_thread(long long block, long long size, long long thread) {
-    blockIdx.x = block; blockDim.x = size; threadIdx.x = thread;
+static fcnet_dim blockIdx = {0}, blockDim = {1}, threadIdx = {0}, gridDim = {1};
+extern "C" void fcnet_set_thread(long long grid, long long block, long long size,
+                                 long long thread) {
+    gridDim.x = grid; blockIdx.x = block; blockDim.x = size; threadIdx.x = thread;
 }
 """
 
@@ -107,9 +108,10 @@ def _elementwise_source(kernel: cuda_source.Elementwise) -> str:
 
 
 def source() -> str:
-    """The translation unit: every element-wise kernel, then the row kernels' module."""
+    """The translation unit: every element-wise kernel, the row kernels' module, the
+    optimizers' table kernels."""
     kernels = "\n".join(map(_elementwise_source, cuda_source.every_elementwise()))
-    return _HEADER + kernels + cuda_source.ROW_MODULE
+    return _HEADER + kernels + cuda_source.ROW_MODULE + cuda_tables.module()
 
 
 def _library() -> ctypes.CDLL:
@@ -192,15 +194,21 @@ class _RowFunction:
             if isinstance(a, np.ndarray):
                 assert a.flags.c_contiguous
                 c_args.append(a.ctypes.data_as(ctypes.c_void_p))
-            else:
-                assert type(a) is np.int64, type(a)  # a Python int would not be a long long
-                c_args.append(ctypes.c_longlong(int(a)))
+            else:  # a NumPy scalar of the parameter's type: a Python number would not do
+                assert type(a) in _LAUNCH_SCALARS, type(a)
+                c_args.append(_LAUNCH_SCALARS[type(a)](a.item()))
         for b in range(grid[0]):
             for t in range(block[0]):
-                self.library.fcnet_set_thread(
-                    ctypes.c_longlong(b), ctypes.c_longlong(block[0]), ctypes.c_longlong(t)
-                )
+                self.library.fcnet_set_thread(*map(ctypes.c_longlong, (grid[0], b, block[0], t)))
                 self.function(*c_args)
+
+
+_LAUNCH_SCALARS = {
+    np.int64: ctypes.c_longlong,
+    np.int32: ctypes.c_int,
+    np.float32: ctypes.c_float,
+    np.float64: ctypes.c_double,
+}
 
 
 class EmulatedCupyOps(CupyOps):
@@ -211,6 +219,7 @@ class EmulatedCupyOps(CupyOps):
     def __init__(self) -> None:  # no CuPy: what CupyOps.__init__ makes, on the host
         self.xp = self._cp = np
         self._kernels = {}
+        self._tables = {}
         self._rows = None
         self._open = np.ones(1, dtype=np.bool_)
         self._library = _library()
@@ -224,6 +233,14 @@ class EmulatedCupyOps(CupyOps):
 
     def _row_function(self, name: str) -> Any:
         return _RowFunction(self._library, name, self.calls)
+
+    _table_function = _row_function
+
+    def _address(self, a: Any) -> int:
+        return a.ctypes.data
+
+    def _upload(self, device: Any, host: np.ndarray) -> None:
+        device[...] = host
 
     # what the emulation leaves to NumPy: the base class's code
     empty, zeros, is_array, asarray = Ops.empty, Ops.zeros, Ops.is_array, Ops.asarray

@@ -145,23 +145,33 @@ def test_labels_of_another_integer_type_take_the_reference_route(gpu):
     np.testing.assert_allclose(dY, [[-2 / 3, 1 / 3, 1 / 3]] * 4, rtol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtypes", ["float32", "float64", "mixed"])
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_every_optimizer_update_agrees_with_numpy(gpu, name, dtype):
+def test_every_optimizer_update_agrees_with_numpy(gpu, name, dtypes):
+    """Every parameter in one launch (one dtype: the table kernel), or one launch a parameter
+    (mixed dtypes, or SGD's first step with momentum), with a learning rate scaled for one."""
     rng = np.random.default_rng(0)
-    start = {"W": rng.standard_normal((30, 13)), "b": rng.standard_normal(13)}
-    grads = [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in start.items()}]
-    grads += [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in start.items()}]
+    kinds = {"W": dtypes, "b": dtypes} if dtypes != "mixed" else {"W": "float32", "b": "float64"}
+    dtype = np.float64 if dtypes == "float64" else np.float32
+    start = {"W": rng.standard_normal((300, 13)), "b": rng.standard_normal(13)}
+    grads = [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
+    grads += [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
     finals = []
+    gpu.calls.clear()
     for ops in (NUMPY, gpu):
         opt = OPTIMIZERS[name]()
         opt.ops = ops
         if ops is gpu:
             opt.gate = np.ones(1, np.bool_)  # as a fit on a device sets it: open
-        params = {k: v.astype(dtype) for k, v in start.items()}
+        params = {k: v.astype(kinds[k]) for k, v in start.items()}
         for step in range(6):
+            if step == 3:
+                opt.lr *= 0.5  # a schedule: the table's learning rates are copied again
             opt.step(params, grads[step % 2], lr_scale={"b": 0.5})
         finals.append((params, opt.state_dict()[1]))
+    tables = sum(n for kernel, n in gpu.calls.items() if kernel.endswith("_table_f" + dtypes[-2:]))
+    first_alone = 1 if name in ("momentum", "nesterov") else 0  # v <- g, key by key
+    assert tables == (0 if dtypes == "mixed" else 6 - first_alone)
     (params, state), (fused_params, fused_state) = finals
     tol = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
     for key in params:
@@ -215,7 +225,8 @@ def test_a_fit_through_the_gpu_kernels_matches_the_cpu(gpu, activation, loss, op
     loss_kernel = "fcnet_squared_error" if loss == "mse" else "fcnet_softmax_ce_labels"
     assert gpu.calls[f"fcnet_forward_{activation}"] == steps  # the hidden layer's
     assert gpu.calls[f"fcnet_backward_{activation}"] == steps
-    assert gpu.calls[update] == 4 * steps  # W and b of two layers
+    assert gpu.calls[update + "_table_f32"] == steps  # W and b of both layers in one launch
+    assert gpu.calls[update] == 0  # not one a parameter
     assert gpu.calls[loss_kernel + "_f32"] == steps
     assert gpu.calls["fcnet_note_nonfinite"] == 2 * steps  # the loss, the gradients
     assert gpu.calls["fcnet_accumulate"] == steps  # the epoch's loss sum

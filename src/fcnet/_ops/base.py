@@ -343,6 +343,7 @@ class Ops(GuardOps):
         dampening: float,
         weight_decay: float,
         nesterov: bool,
+        gate: Any = None,
     ) -> bool:
         """:meth:`sgd_update` on every parameter at once (lists in one order; ``lrs`` each
         one's learning rate), none at its first step; False: not done."""
@@ -361,6 +362,7 @@ class Ops(GuardOps):
         weight_decay: float,
         decoupled: bool,
         t: int,
+        gate: Any = None,
     ) -> bool:
         """:meth:`adam_update` on every parameter at once; False: not done."""
         return False
@@ -379,6 +381,7 @@ class Ops(GuardOps):
         weight_decay: float,
         momentum: float,
         centered: bool,
+        gate: Any = None,
     ) -> bool:
         """:meth:`rmsprop_update` on every parameter at once; False: not done."""
         return False

@@ -13,11 +13,14 @@ Passes written as one CUDA kernel each, compiled at first use from the source te
 on the CPU): a Dense layer's bias and activation (``Z <- Z + b``, ``A <- f(Z)``), the
 activation's backward pass (``dZ <- dA * f'(Z)``, then ``db`` as a column sum), the softmax
 cross-entropy and the squared error with their gradients (one thread a row), each optimizer's
-update of a parameter (SGD, Adam, AdamW, RMSprop, each option), ``y <- y + alpha x`` and the
-sum of squares of a flat buffer. Every update reads the divergence guard's device-side flag
-(``gate``) and writes nothing once a value of the epoch was NaN or inf. The products go through
-cuBLAS with alpha and beta. The rest (a user's own activation or loss, Softmax as a layer,
-BatchNorm, LayerNorm, Dropout) runs as CuPy ufuncs with ``out=``, the NumPy reference's code.
+update (SGD, Adam, AdamW, RMSprop, each option) of every parameter in one launch from a table of
+their addresses (:mod:`fcnet._ops.cupy_tables`; one launch a parameter where they do not share
+a dtype), the divergence guard's flags and loss sum, Dropout's uniform draws, ``y <- y + alpha
+x`` and the sum of squares of a flat buffer. Every update reads the divergence guard's
+device-side flag (``gate``) and writes nothing once a value of the epoch was NaN or inf. The
+products go through cuBLAS with alpha and beta. The rest (a user's own activation or loss,
+Softmax as a layer, BatchNorm, LayerNorm, Dropout's mask product) runs as CuPy ufuncs with
+``out=``, the NumPy reference's code.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 from fcnet._ops import cuda_source
 from fcnet._ops.base import Ops, adam_scalars
+from fcnet._ops.cupy_tables import CupyTables
 
 INSTALL_HINT = 'pip install "fcnet[gpu]"'
 
@@ -52,7 +56,7 @@ def _cupy() -> Any:
     return cupy
 
 
-class CupyOps(Ops):
+class CupyOps(CupyTables, Ops):
     """Operations on CuPy arrays on the current CUDA device (see the module docstring)."""
 
     name = "gpu"
@@ -68,6 +72,7 @@ class CupyOps(Ops):
         )
         self._open = cp.ones(1, dtype=cp.bool_)  # the gate when none is given
         self._kernels: dict[cuda_source.Elementwise, Any] = {}
+        self._tables: dict[str, list[Any]] = {}  # the optimizers' tables (see CupyTables)
         self._rows: Any = None  # the RawModule of the row kernels, compiled at first use
 
     def empty(self, shape: Any, dtype: Any) -> Any:

@@ -198,6 +198,7 @@ class KernelOps(Ops):
         dampening: float,
         weight_decay: float,
         nesterov: bool,
+        gate: Any = None,
     ) -> bool:
         kernels = self._table_kernels(params)
         found = None if kernels is None else self._table("sgd", [params, grads, buffers], lrs)
@@ -220,6 +221,7 @@ class KernelOps(Ops):
         weight_decay: float,
         decoupled: bool,
         t: int,
+        gate: Any = None,
     ) -> bool:
         kernels = self._table_kernels(params)
         found = None if kernels is None else self._table("adam", [params, grads, ms, vs], lrs)
@@ -245,6 +247,7 @@ class KernelOps(Ops):
         weight_decay: float,
         momentum: float,
         centered: bool,
+        gate: Any = None,
     ) -> bool:
         kernels = self._table_kernels(params)
         columns = [params, grads, vs, g_avgs, buffers]

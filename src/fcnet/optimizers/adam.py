@@ -51,6 +51,7 @@ class Adam(Optimizer):
             weight_decay=self.weight_decay,
             decoupled=self._decoupled,
             t=self.t,
+            gate=self.gate,
         )
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:

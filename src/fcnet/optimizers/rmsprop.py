@@ -55,6 +55,7 @@ class RMSprop(Optimizer):
             weight_decay=self.weight_decay,
             momentum=self.momentum,
             centered=self.centered,
+            gate=self.gate,
         )
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:

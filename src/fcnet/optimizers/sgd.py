@@ -56,6 +56,7 @@ class SGD(Optimizer):
             dampening=self.dampening,
             weight_decay=self.weight_decay,
             nesterov=self.nesterov,
+            gate=self.gate,
         )
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
