@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from fcnet._ops import cuda_source
-from fcnet._ops.base import Ops, adam_scalars
+from fcnet._ops.base import Ops
 from fcnet._ops.cupy_tables import CupyTables
+from fcnet._ops.update_scalars import adam_scalars
 
 INSTALL_HINT = 'pip install "fcnet[gpu]"'
 

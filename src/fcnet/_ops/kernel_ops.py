@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._ops.base import Ops, adam_scalars
+from fcnet._ops.base import Ops
+from fcnet._ops.update_scalars import adam_scalars
 
 
 class _Lookups:

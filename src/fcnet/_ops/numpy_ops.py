@@ -71,6 +71,9 @@ class NumpyOps(FusedOps):
             return np.matmul(A.T if trans_a else A, B.T if trans_b else B, out=out)
         return super().gemm(A, B, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
 
+    def has_fused_gemm(self, dtype: Any) -> bool:
+        return _blas.available("gemm", dtype)
+
     def fused_gemm(
         self,
         alpha: float,

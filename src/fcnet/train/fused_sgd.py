@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from fcnet import _blas
 from fcnet.layers.dense import Dense
 from fcnet.optimizers import SGD
 
@@ -31,7 +30,7 @@ def fused_sgd_layers(model: Any, optimizer: Any, clip_norm: float | None) -> dic
     return {
         i: layer
         for i, layer in enumerate(model.layers)
-        if type(layer) is Dense and layer.trainable and _blas.available("gemm", layer.dtype)
+        if type(layer) is Dense and layer.trainable and model.ops.has_fused_gemm(layer.dtype)
     }
 
 
