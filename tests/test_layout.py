@@ -104,6 +104,19 @@ def test_no_library_module_imports_the_command_line():
     assert users == []
 
 
+def test_the_blas_is_reached_through_the_ops_alone():
+    """The OpenBLAS calls (fcnet._blas) are NumpyOps' to make: no module outside fcnet._ops
+    imports them."""
+    modules = _modules()
+    users = [
+        name
+        for name, path in modules.items()
+        if not name.startswith(("fcnet._ops", "fcnet._blas"))
+        and "fcnet._blas" in _imports(name, path, modules)
+    ]
+    assert users == []
+
+
 def test_the_cycle_finder_finds_a_lazy_import_cycle(tmp_path):
     graph = {
         "fcnet.a": {"fcnet.b"},
