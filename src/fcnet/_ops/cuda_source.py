@@ -37,7 +37,7 @@ _SIGMOID = "T e = exp(-fabs(z)); T t = e / ((T)1 + e); T s = z >= (T)0 ? (T)1 - 
 FORWARD = {
     "relu": "a = z < (T)0 ? (T)0 : z;",
     "leaky_relu": "T t = z * alpha; a = z > t ? z : t;",  # max(z, alpha z), NaN kept
-    "elu": "T n = z > (T)0 ? (T)0 : z; a = z > (T)0 ? z : expm1(n) * alpha;",
+    "elu": "T neg = z > (T)0 ? (T)0 : z; a = z > (T)0 ? z : expm1(neg) * alpha;",
     "gelu": f"a = {_PHI} * z;",
     "sigmoid": _SIGMOID + " a = s;",
     "tanh": "a = tanh(z);",
