@@ -191,7 +191,7 @@ class CupyOps(CupyTables, Ops):
 
     def _row_kernel(self, name: str, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
         """Run the row kernel ``name`` (thread i on row i) on C-contiguous float arrays."""
-        if Y_hat.dtype not in (np.float32, np.float64) or Y_hat.ndim != 2:
+        if Y_hat.dtype not in (np.float32, np.float64) or Y_hat.ndim != 2 or not len(Y_hat):
             return False
         if not _same_dtype(Y_hat, dY, per_sample) or dY.shape != Y_hat.shape:
             return False
