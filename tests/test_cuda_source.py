@@ -386,3 +386,48 @@ def test_the_guards_flags_and_loss_sum_agree_with_the_reference(gpu, dtype):
         (True, 2, False, np.inf),
     ]
     assert results[1][-1][:3] == (True, 2, False)  # the first failing step is kept
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_a_step_through_the_gpu_kernels_allocates_nothing_and_reads_nothing_back(
+    gpu, monkeypatch, optimizer
+):
+    """After the first step, no array is made through the Ops and nothing is read back to the
+    host (on a GPU both would cost a synchronisation or an allocation every step)."""
+    counts = {"made": 0, "read": 0}
+    for name, kind in (("empty", "made"), ("zeros", "made"), ("asarray", "made")):
+        original = getattr(gpu, name)
+
+        def counted(*args, original=original, kind=kind, **kwargs):
+            counts[kind] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(gpu, name, counted)
+    for name in ("to_host", "item"):
+        original = getattr(gpu, name)
+
+        def read(*args, original=original, **kwargs):
+            counts["read"] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(gpu, name, read)
+    per_step = []
+    step = Trainer._step
+
+    def spy(self, *args):
+        before = dict(counts)
+        result = step(self, *args)
+        per_step.append((counts["made"] - before["made"], counts["read"] - before["read"]))
+        return result
+
+    monkeypatch.setattr(Trainer, "_step", spy)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(160, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 160)
+    layers = [fcnet.Dense(8, 16, "gelu", rng=0), fcnet.Dropout(0.2, rng=2)]
+    model = fcnet.Sequential([*layers, fcnet.Dense(16, 3, rng=1)]).to(gpu)
+    model.fit(X, y, loss="cross_entropy", optimizer=optimizer, epochs=2, batch_size=32, rng=0)
+    assert len(per_step) == 10
+    assert all(step == (0, 0) for step in per_step[1:]), per_step
+    assert per_step[0][0] > 0  # the first step makes its buffers (the counting works)
+    assert per_step[0][1] == 0  # not even the first step reads back
