@@ -275,3 +275,52 @@ def test_palmer_penguins_as_they_come(tmp_path):
     fcnet.save(model, tmp_path / "penguins.safetensors")
     loaded = fcnet.load(tmp_path / "penguins.safetensors")
     np.testing.assert_array_equal(loaded.predict(X.iloc[test, ::-1]), model.predict(X.iloc[test]))
+
+
+def _encoder_model(rng_layers: int = 0) -> fcnet.Sequential:
+    model = fcnet.Sequential(
+        [fcnet.Dense(7, 8, "relu", rng=rng_layers), fcnet.Dense(8, 2, rng=rng_layers + 1)]
+    )
+    model.preprocessing = TabularEncoder()  # x, noisy, noisy_missing, colour (3 + other)
+    return model
+
+
+def test_fit_with_a_validation_split_fits_the_encoder_on_the_training_rows_alone(monkeypatch):
+    """The held-out rows teach the encoder nothing: its medians, scales and categories are
+    those of the training rows, as an encoder fitted on them by hand has them."""
+    from fcnet.train import Trainer
+
+    held = []
+    original = Trainer._hold_out
+
+    def spy(self, train_idx):
+        held.append(np.array(train_idx))
+        return original(self, train_idx)
+
+    monkeypatch.setattr(Trainer, "_hold_out", spy)
+    frame, y = mixed_table(300, np.random.default_rng(3))
+    frame = frame.drop(columns="shop")
+    model = _encoder_model()
+    model.fit(frame, y, epochs=2, validation_split=0.3, rng=0, verbose=0)
+    (train_idx,) = held
+    assert len(train_idx) == 210
+    by_hand = TabularEncoder().fit(frame.iloc[train_idx])
+    assert model.preprocessing.get_config() == by_hand.get_config()
+    assert model.preprocessing.get_config() != TabularEncoder().fit(frame).get_config()
+
+
+def test_a_resumed_run_refits_the_encoder_on_the_checkpoints_training_rows(tmp_path):
+    """Another seed at --resume draws other held-out rows, but the checkpoint's count: the
+    encoder is fitted on its training rows and the run ends as the uninterrupted one."""
+    frame, y = mixed_table(300, np.random.default_rng(3))
+    frame = frame.drop(columns="shop")
+    options = dict(validation_split=0.3, batch_size=32, verbose=0)
+    whole = _encoder_model()
+    whole.fit(frame, y, epochs=4, rng=0, **options)
+    path = tmp_path / "run.ckpt"
+    _encoder_model().fit(frame, y, epochs=2, rng=0, checkpoint=path, **options)
+    resumed = _encoder_model()
+    resumed.fit(frame, y, epochs=4, rng=1, checkpoint=path, resume=True, **options)
+    assert resumed.preprocessing.get_config() == whole.preprocessing.get_config()
+    for key, value in whole.params().items():
+        np.testing.assert_array_equal(resumed.params()[key], value, err_msg=key)

@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 
 from fcnet._validation import as_float_matrix
-from fcnet.preprocessing.columns import is_bool_dtype, is_frame, is_numeric_dtype, listing
+from fcnet.preprocessing.columns import (
+    as_frame,
+    is_bool_dtype,
+    is_frame,
+    is_numeric_dtype,
+    listing,
+)
 from fcnet.preprocessing.tabular import TabularEncoder
 
 
@@ -18,11 +24,10 @@ def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
 
     ``model.preprocessing`` may be a scaler (X must be numbers) or a
     :class:`~fcnet.preprocessing.TabularEncoder` (X a DataFrame or array, as the encoder takes
-    it). An encoder that was never fitted is fitted here on the training X when ``who`` is
-    ``"fit"`` (on every row given to ``fit``, the rows a ``validation_split`` holds out
-    included: fit the encoder on the training rows yourself, as ``fcnet train`` does, to keep
-    them apart); elsewhere it is an error. A DataFrame given to a model without an encoder must
-    hold only numbers (and booleans); ``fit`` records its column names
+    it). An encoder that was never fitted is fitted here on X when ``who`` is ``"fit"`` (``fit``
+    with a ``validation_split`` fits it first on the training rows alone: see
+    :func:`fit_encoder_on`); elsewhere it is an error. A DataFrame given to a model without an
+    encoder must hold only numbers (and booleans); ``fit`` records its column names
     (``model.feature_names``, saved with the model), and a later table is matched to them by
     name (another order or extra columns are fine; a missing one is an error naming it).
     """
@@ -45,6 +50,23 @@ def prepare_inputs(model: Any, X: Any, who: str) -> np.ndarray:
         )
         X = preprocessing.transform(X)
     return as_float_matrix(who, "X", X, model.dtype, model.n_in)
+
+
+def unfitted_encoder(model: Any) -> TabularEncoder | None:
+    """The model's TabularEncoder when it has one that was never fitted, else None."""
+    preprocessing = getattr(model, "preprocessing", None)
+    if isinstance(preprocessing, TabularEncoder) and not preprocessing.fitted:
+        return preprocessing
+    return None
+
+
+def fit_encoder_on(model: Any, X: Any, rows: np.ndarray) -> np.ndarray:
+    """Fit the model's TabularEncoder on the rows ``rows`` of X alone (the training rows, so
+    that the rows held out for validation teach it nothing: not their medians, scales or
+    categories), then prepare every row of X for the first layer."""
+    frame = as_frame("fit", X)
+    model.preprocessing.fit(frame.iloc[rows])
+    return prepare_inputs(model, frame, "fit")
 
 
 def _by_name(model: Any, frame: Any, who: str) -> Any:

@@ -215,6 +215,8 @@ class CheckpointMixin:
                 f"{name}: expected its training rows to be distinct row numbers in [0, {m})."
             )
         train_idx = train_idx.astype(np.int64)
+        if self.val_from_split:  # an encoder fit fits learns from that run's training rows
+            self._encode_for(train_idx)
         if "data" in meta and meta["data"] != self._data_fingerprint():
             raise _CheckpointError(
                 f"{name}: the checkpoint was written for other training data (X, y or the sample "

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from fcnet._inputs import infer_loss, prepare_inputs
+from fcnet._inputs import fit_encoder_on, infer_loss, prepare_inputs, unfitted_encoder
 from fcnet._validation import check_finite_rows, check_number
 from fcnet.data import encode_labels, encode_with_classes, split_rows
 from fcnet.losses import check_sample_weight, get_loss
@@ -42,7 +42,16 @@ class DataMixin:
             first = self._prepare_block(X.read_group(0, model.dtype)[:1])
             y = X.targets()
         else:
-            X = first = prepare_inputs(model, X, "fit")
+            # an encoder fit fits learns from the training rows alone: once they are drawn
+            self._raw_features = None
+            if (
+                unfitted_encoder(model) is not None
+                and validation_data is None
+                and self.validation_split > 0
+                and model.n_out is not None
+            ):
+                self._raw_features = X
+            X = first = X if self._raw_features is not None else prepare_inputs(model, X, "fit")
         m = len(X)
         y_arr = np.asarray(y) if not isinstance(y, np.ndarray) else y
         if y_arr.ndim == 0 or len(y_arr) != m:
@@ -123,6 +132,7 @@ class DataMixin:
                     f"fit: validation_split={self.validation_split} leaves "
                     f"{len(train_idx)} training and {len(val_idx)} validation rows of {m}."
                 )
+            self._encode_for(train_idx)
             self._hold_out(train_idx)
         else:
             self.train_idx = np.arange(m)
@@ -141,6 +151,22 @@ class DataMixin:
         self.model.classes = self.classes
         if self.model.task is None or getattr(self.loss, "task", None) is not None:
             self.model.task = self.task
+
+    _raw_features: Any = None  # X as given, while the encoder waits for the training rows
+    _encoded_for: Any = None  # the training rows the encoder was fitted on
+
+    def _encode_for(self, train_idx: np.ndarray) -> None:
+        """Fit the waiting encoder on the rows ``train_idx`` and encode X (again, for a
+        checkpoint whose held-out rows are others); nothing when no encoder waits."""
+        if self._raw_features is None:
+            return
+        if self._encoded_for is not None and np.array_equal(self._encoded_for, train_idx):
+            return
+        if self._encoded_for is not None:  # fitted on other rows: start afresh
+            self.model.preprocessing.specs = None
+        self.X = fit_encoder_on(self.model, self._raw_features, train_idx)
+        self._encoded_for = np.array(train_idx)
+        self._fingerprint = None  # the data's digest is that of the encoded rows
 
     def _hold_out(self, train_idx: np.ndarray) -> None:
         """Train on the rows ``train_idx`` (sorted) and validate on all the others: the
