@@ -289,3 +289,52 @@ def test_validation_inside_fit_stays_in_one_thread(threads, spied_jobs):
     backend._threaded_until = 0.0
     model.evaluate(X[:3000], y[:3000], batch_size=1024)  # the same rows outside fit: helpers
     assert len(spied_jobs) == 1
+
+
+def test_a_thread_keeps_its_copies_until_a_layer_changes():
+    """The copies a thread predicts with are made once and kept; an attribute set anew (a
+    weight matrix assigned, an activation's alpha changed, a fit) makes a fresh copy, and the
+    prediction follows it."""
+    model = fcnet.Sequential(
+        [fcnet.Dense(6, 8, fcnet.activations.LeakyReLU(0.1), rng=0), fcnet.Dense(8, 2, rng=1)]
+    )
+    X = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    first = fcnet._inference._thread_copies(model.layers)
+    assert fcnet._inference._thread_copies(model.layers) == first  # the same objects
+    assert all(c is not layer for c, layer in zip(first, model.layers, strict=True))
+    before = model.predict_output(X)
+    model.layers[0].activation.alpha = 0.5
+    assert fcnet._inference._thread_copies(model.layers)[0] is not first[0]
+    Z = X @ model.layers[0].W + model.layers[0].b
+    hidden = np.where(Z > 0, Z, 0.5 * Z)
+    np.testing.assert_allclose(
+        model.predict_output(X), hidden @ model.layers[1].W + model.layers[1].b, rtol=1e-5
+    )
+    model.layers[1].W = np.zeros_like(model.layers[1].W)  # assigned, not written in place
+    np.testing.assert_array_equal(model.predict_output(X), np.zeros((5, 2), np.float32))
+    assert not np.array_equal(before, model.predict_output(X))
+    seen = []
+    worker = threading.Thread(
+        target=lambda: seen.extend(fcnet._inference._thread_copies(model.layers))
+    )
+    worker.start()
+    worker.join()
+    assert all(
+        a is not b for a, b in zip(seen, fcnet._inference._thread_copies(model.layers), strict=True)
+    )
+
+
+def test_one_row_takes_numpys_matrix_vector_product_and_agrees_with_many():
+    ops = NumpyOps()
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(30, 7)).astype(np.float32)
+    X = rng.normal(size=(3, 30)).astype(np.float32)
+    one, many = np.empty((1, 7), np.float32), np.empty((3, 7), np.float32)
+    assert not ops._compiled_gemm(X[:1], W, one, False, False, 1.0, 0.0)
+    ops.gemm(X[:1], W, out=one)
+    ops.gemm(X, W, out=many)
+    np.testing.assert_allclose(one[0], many[0], rtol=1e-5, atol=1e-6)
+    model = fcnet.Sequential([fcnet.Dense(30, 7, "relu", rng=0)])
+    np.testing.assert_allclose(
+        model.predict_output(X[:1])[0], model.predict_output(X)[0], rtol=1e-5, atol=1e-6
+    )
