@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from functools import partial
@@ -55,45 +54,6 @@ def _worker_copy(obj: Any) -> Any:
         elif isinstance(value, Activation):
             setattr(clone, name, _worker_copy(value))
     return clone
-
-
-_local = threading.local()  # this thread's copies of the layers it predicted with
-
-
-def _thread_copies(layers: Sequence[Any]) -> list[Any]:
-    """This thread's worker copies of ``layers``, made at its first predict with them and kept
-    (with their scratch buffers) while each layer holds the same attributes as when its copy was
-    made: a fit, a move to another device or parameters assigned anew make a fresh copy. A
-    prediction of a few rows then costs its arithmetic, not the copies and the first touch of
-    new buffers (about 150 us of a 290 us one-row prediction of a 784-256-128-10 network)."""
-    cache = getattr(_local, "copies", None)
-    if cache is None:
-        cache = _local.copies = weakref.WeakKeyDictionary()
-    copies = []
-    for layer in layers:
-        found = cache.get(layer)
-        held: list[Any] = []
-        seen = _signature(layer, held)
-        if found is None or found[0] != seen:
-            found = (seen, _worker_copy(layer), held)
-            cache[layer] = found
-        copies.append(found[1])
-    return copies
-
-
-def _signature(layer: Any, held: list[Any]) -> tuple[Any, ...]:
-    """The names and ids of the layer's attributes, and of its activation's (whose ``alpha`` a
-    user may set). ``held`` keeps the objects: while they live, no other object takes an id."""
-    state = vars(layer)
-    values = list(state.values())
-    held.append(values)
-    signature: tuple[Any, ...] = (tuple(state), tuple(map(id, values)))
-    activation = state.get("activation")
-    if activation is not None and hasattr(activation, "__dict__"):
-        inner = vars(activation)
-        held.append(list(inner.values()))
-        signature += (tuple(inner), tuple(map(id, inner.values())))
-    return signature
 
 
 def _run_blocks_in_threads(
@@ -169,17 +129,17 @@ def predict_raw(
     needs its NaN/inf scan (done per block of rows, just before the block is used).
 
     Built-in layers compute through copies that share their parameters but own their scratch
-    buffers (so concurrent calls on one model do not collide), kept per thread between calls.
-    The first block runs in this thread; the others are shared out, each thread taking the next
-    block not yet taken, between this thread and t - 1 helper threads (``worker_threads``), each
-    with its own copies and a single-threaded BLAS, unless fcnet ran a threaded BLAS moments ago
-    (``blas_idle``: in ``fit``, or just after it), whose spinning workers would slow the helpers
-    down; the blocks then all run in this thread, still with a single-threaded BLAS, so that the
-    result is the same to the last bit however many threads computed it and whenever it was
-    asked for (a BLAS may sum a product in another order when it splits it between threads; the
-    limit is one per process, so calls made at once from several threads of the user's may still
-    differ by rounding). A block that fails stops the threads at their next block, and the error
-    of the earliest failing block is raised, as if the blocks had run in order.
+    buffers (so concurrent calls on one model do not collide). The first block runs in this
+    thread; the others are shared out, each thread taking the next block not yet taken, between
+    this thread and t - 1 helper threads (``worker_threads``), each with its own copies and a
+    single-threaded BLAS, unless fcnet ran a threaded BLAS moments ago (``blas_idle``: in
+    ``fit``, or just after it), whose spinning workers would slow the helpers down; the blocks
+    then all run in this thread, still with a single-threaded BLAS, so that the result is the
+    same to the last bit however many threads computed it and whenever it was asked for (a BLAS
+    may sum a product in another order when it splits it between threads; the limit is one per
+    process, so calls made at once from several threads of the user's may still differ by
+    rounding). A block that fails stops the threads at their next block, and the error of the
+    earliest failing block is raised, as if the blocks had run in order.
     """
     m = X.shape[0]
     rows = min(batch_size, _INFERENCE_ROWS)
@@ -190,7 +150,7 @@ def predict_raw(
     safe = on_cpu and _parallel_safe(layers)
     threads = ops.inference_threads(n_blocks) if safe else 1
     if safe:
-        layers = _thread_copies(layers)
+        layers = [_worker_copy(layer) for layer in layers]
 
     def run_block(k: int, steps: list[Callable[[np.ndarray], np.ndarray]]) -> np.ndarray:
         start = k * rows

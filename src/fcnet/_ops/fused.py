@@ -61,8 +61,6 @@ class FusedOps(KernelOps):
         K_b, N = B.shape[::-1] if trans_b else B.shape
         if K_a != K_b or C.shape != (M, N) or not (M and N and K_a):
             return False
-        if M == 1 and alpha == 1.0 and beta == 0.0:  # one row: NumPy's matrix-vector product
-            return False
         if not (A.flags.c_contiguous and B.flags.c_contiguous and C.flags.c_contiguous):
             return False
         K.gemm(A, B, C, float(alpha), float(beta), trans_a, trans_b)
@@ -143,8 +141,6 @@ class FusedOps(KernelOps):
             return None
         m, n_in = X.shape
         if not (m and n_in and W.shape == (n_in, Z.shape[1]) and Z.shape[0] == m):
-            return None
-        if m == 1:  # one row: NumPy's matrix-vector product is 3x faster than the BLAS's gemm
             return None
         if not (X.flags.c_contiguous and W.flags.c_contiguous):
             return None
