@@ -320,16 +320,19 @@ def test_the_devices_uniform_draws_follow_the_generator_and_are_uniform(gpu, dty
     assert abs(np.corrcoef(out.ravel()[:-1], out.ravel()[1:])[0, 1]) < 0.01
 
 
-def test_dropout_on_the_device_drops_about_p_and_repeats_with_its_seed(gpu):
+def _labels(m):
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(256, 8)).astype(np.float32)
-    y = rng.integers(0, 3, 256)
+    return rng.normal(size=(m, 8)).astype(np.float32), rng.integers(0, 3, m)
 
-    def model():
-        layers = [fcnet.Dense(8, 64, "relu", rng=0), fcnet.Dropout(0.3, rng=7)]
-        return fcnet.Sequential([*layers, fcnet.Dense(64, 3, rng=1)]).to(gpu)
 
-    first, second = model(), model()
+def _with_dropout(ops, width, activation, p, seed):
+    layers = [fcnet.Dense(8, width, activation, rng=0), fcnet.Dropout(p, rng=seed)]
+    return fcnet.Sequential([*layers, fcnet.Dense(width, 3, rng=1)]).to(ops)
+
+
+def test_dropout_on_the_device_drops_about_p_and_repeats_with_its_seed(gpu):
+    X, y = _labels(256)
+    first, second = (_with_dropout(gpu, 64, "relu", 0.3, 7) for _ in range(2))
     options = dict(loss="cross_entropy", optimizer="adam", epochs=2, batch_size=32, rng=0)
     h1, h2 = first.fit(X, y, **options), second.fit(X, y, **options)
     assert h1.history["loss"] == h2.history["loss"]
@@ -345,13 +348,10 @@ def test_dropout_on_the_device_drops_about_p_and_repeats_with_its_seed(gpu):
 def test_a_checkpointed_run_on_the_device_resumes_to_its_uninterrupted_parameters(gpu, tmp_path):
     """Dropout's generator (the source of the device's keys) and Adam's moments are in the
     checkpoint: 2 epochs, then 2 more from the file, give the 4-epoch run bit for bit."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(128, 8)).astype(np.float32)
-    y = rng.integers(0, 3, 128)
+    X, y = _labels(128)
 
     def model():
-        layers = [fcnet.Dense(8, 32, "tanh", rng=0), fcnet.Dropout(0.25, rng=4)]
-        return fcnet.Sequential([*layers, fcnet.Dense(32, 3, rng=1)]).to(gpu)
+        return _with_dropout(gpu, 32, "tanh", 0.25, 4)
 
     options = dict(loss="cross_entropy", optimizer="adam", batch_size=32, rng=0)
     whole = model()
