@@ -155,7 +155,7 @@ class _Elementwise:
         typed = [a for a, k in zip((*arrays, *raw, *outputs), (*kinds["arrays"], *kinds["raw"],
                  *kinds["outputs"]), strict=True) if k == "T"]  # fmt: skip
         dtype = typed[0].dtype
-        suffix, c_type = _SUFFIX[dtype]
+        suffix = _SUFFIX[dtype][0]
         for group, values in (("arrays", arrays), ("raw", raw), ("outputs", outputs)):
             for a, kind in zip(values, kinds[group], strict=True):
                 expected = dtype if kind == "T" else np.dtype(kind)
@@ -244,6 +244,6 @@ class EmulatedCupyOps(CupyOps):
 
     # what the emulation leaves to NumPy: the base class's code
     empty, zeros, is_array, asarray = Ops.empty, Ops.zeros, Ops.is_array, Ops.asarray
-    to_host, item, gemm, axpy = Ops.to_host, Ops.item, Ops.gemm, Ops.axpy
+    to_host, item, gemm = Ops.to_host, Ops.item, Ops.gemm
     sum_of_squares, take_rows = Ops.sum_of_squares, Ops.take_rows
     normal_cdf, normal_pdf = Ops.normal_cdf, Ops.normal_pdf

@@ -431,3 +431,14 @@ def test_a_step_through_the_gpu_kernels_allocates_nothing_and_reads_nothing_back
     assert all(step == (0, 0) for step in per_step[1:]), per_step
     assert per_step[0][0] > 0  # the first step makes its buffers (the counting works)
     assert per_step[0][1] == 0  # not even the first step reads back
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_devices_axpy_agrees_with_the_reference(gpu, dtype):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(13, 7)).astype(dtype), rng.normal(size=(13, 7)).astype(dtype)
+    expected = y.copy()
+    NUMPY.axpy(-0.25, x, expected, np.empty_like(y))
+    gpu.axpy(-0.25, x, y, None)
+    np.testing.assert_allclose(y, expected, **TOL[dtype])
+    assert gpu.calls["fcnet_axpy"] >= 1

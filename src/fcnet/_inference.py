@@ -14,6 +14,7 @@ import numpy as np
 
 from fcnet._buffers import Buffers
 from fcnet._ops import NumpyOps
+from fcnet._ops.base import OWN_ACTIVATIONS
 from fcnet._validation import check_finite_rows
 from fcnet.activations import Activation
 from fcnet.backend import get_num_threads
@@ -37,9 +38,9 @@ def _parallel_safe(layers: Sequence[Any]) -> bool:
         kind = type(layer)
         if kind in (Dense, Dropout, BatchNorm, LayerNorm, Embedding):
             activation = getattr(layer, "activation", None)
-            if activation is not None and type(activation).__module__ != "fcnet.activations":
+            if activation is not None and type(activation).__module__ != OWN_ACTIVATIONS:
                 return False
-        elif not (isinstance(layer, Activation) and kind.__module__ == "fcnet.activations"):
+        elif not (isinstance(layer, Activation) and kind.__module__ == OWN_ACTIVATIONS):
             return False
     return True
 

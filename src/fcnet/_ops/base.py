@@ -41,6 +41,12 @@ import numpy as np
 from fcnet import _special
 from fcnet._ops.guard_ops import GuardOps
 
+#: The module of fcnet's own activations, which the compiled passes know (a subclass elsewhere
+#: keeps its own code).
+OWN_ACTIVATIONS = "fcnet.activations"
+#: The float dtypes the compiled passes take.
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 class Ops(GuardOps):
     """Array operations on one kind of array (see the module docstring)."""

@@ -221,18 +221,29 @@ def accumulate() -> Elementwise:
     return Elementwise("fcnet_accumulate", ("T v",), ("float64 w",), ("float64 total",), body)
 
 
+@functools.cache
+def axpy() -> Elementwise:
+    """y <- y + alpha x."""
+    return Elementwise("fcnet_axpy", ("T x",), ("T alpha",), ("T y",), "y += alpha * x;")
+
+
+def suffix(dtype: object) -> str:
+    """The suffix of a row or table kernel's name for arrays of ``dtype``: ``_f32``, ``_f64``."""
+    return "_f32" if getattr(dtype, "itemsize", 8) == 4 else "_f64"
+
+
 def every_elementwise() -> list[Elementwise]:
     """Every element-wise kernel a :class:`~fcnet._ops.cupy_ops.CupyOps` may make."""
     kernels = []
     for name in FORWARD:
         kernels += [bias_activation(name, in_place=False), bias_activation(name, in_place=True)]
         kernels.append(activation_backward(name))
-    for momentum in (False, True):
-        for nesterov in (False, True):
-            for first in (False, True):
-                kernels.append(sgd(momentum=momentum, nesterov=nesterov, first=first))
-            kernels.append(rmsprop(centered=nesterov, momentum=momentum))
-    kernels += [adam(), uniform(), note_nonfinite(), accumulate()]
+    on_off = (False, True)
+    kernels += [
+        sgd(momentum=m, nesterov=n, first=f) for m in on_off for n in on_off for f in on_off
+    ]
+    kernels += [rmsprop(centered=c, momentum=m) for c in on_off for m in on_off]
+    kernels += [adam(), uniform(), note_nonfinite(), accumulate(), axpy()]
     return list(dict.fromkeys(kernels))  # one of each (SGD without momentum has one form)
 
 

@@ -16,7 +16,7 @@ cross-entropy and the squared error with their gradients (one thread a row), eac
 update (SGD, Adam, AdamW, RMSprop, each option) of every parameter in one launch from a table of
 their addresses (:mod:`fcnet._ops.cupy_tables`; one launch a parameter where they do not share
 a dtype), the divergence guard's flags and loss sum, Dropout's uniform draws, ``y <- y + alpha
-x`` and the sum of squares of a flat buffer. Every update reads the divergence guard's
+x``, and the sum of squares of a flat buffer. Every update reads the divergence guard's
 device-side flag (``gate``) and writes nothing once a value of the epoch was NaN or inf. The
 products go through cuBLAS with alpha and beta. The rest (a user's own activation or loss,
 Softmax as a layer, BatchNorm, LayerNorm, Dropout's mask product) runs as CuPy ufuncs with
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from fcnet._ops import cuda_source
-from fcnet._ops.base import Ops
+from fcnet._ops.base import FLOATS, OWN_ACTIVATIONS, Ops
 from fcnet._ops.cupy_tables import CupyTables
 from fcnet._ops.update_scalars import adam_scalars
 
@@ -67,12 +67,11 @@ class CupyOps(CupyTables, Ops):
         cp = _cupy()
         self.xp = cp
         self._cp = cp
-        self._axpy = cp.ElementwiseKernel("T x, T alpha", "T y", "y += alpha * x", "fcnet_axpy")
         self._sumsq = cp.ReductionKernel(
             "T x", "float64 y", "(double)x * (double)x", "a + b", "y = a", "0", "fcnet_sumsq"
         )
         self._open = cp.ones(1, dtype=cp.bool_)  # the gate when none is given
-        self._kernels: dict[cuda_source.Elementwise, Any] = {}
+        self._kernels: dict[str, Any] = {}  # by kernel name
         self._tables: dict[str, list[Any]] = {}  # the optimizers' tables (see CupyTables)
         self._rows: Any = None  # the RawModule of the row kernels, compiled at first use
 
@@ -113,7 +112,7 @@ class CupyOps(CupyTables, Ops):
         return super().gemm(A, B, out, alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b)
 
     def axpy(self, alpha: float, x: Any, y: Any, scratch: Any) -> None:
-        self._axpy(x, y.dtype.type(alpha), y)
+        self._kernel(cuda_source.axpy())(x, y.dtype.type(alpha), y)
 
     def sum_of_squares(self, a: Any, out: Any) -> Any:
         return self._sumsq(a, out=out.reshape(()))
@@ -138,7 +137,7 @@ class CupyOps(CupyTables, Ops):
     def uniform(self, rng: np.random.Generator, out: Any) -> Any:
         """U[0, 1) into ``out``, drawn on the device from one 64-bit key that ``rng`` gives (see
         :func:`fcnet._ops.cuda_source.uniform`): no array crosses from the host."""
-        if out.dtype not in (np.float32, np.float64) or not out.flags.c_contiguous:
+        if out.dtype not in FLOATS or not out.flags.c_contiguous:
             out[...] = self.asarray(rng.random(out.shape, dtype=out.dtype.type))
             return out
         key = np.uint64(rng.integers(0, 1 << 64, dtype=np.uint64))
@@ -148,18 +147,18 @@ class CupyOps(CupyTables, Ops):
     # --- fused passes -----------------------------------------------------------------------
     def _kernel(self, spec: cuda_source.Elementwise) -> Any:
         """The ElementwiseKernel of ``spec``, made once (CuPy compiles it at its first call)."""
-        kernel = self._kernels.get(spec)
+        kernel = self._kernels.get(spec.name)
         if kernel is None:
             kernel = self._cp.ElementwiseKernel(
                 spec.in_params, spec.out_params, spec.body, spec.name
             )
-            self._kernels[spec] = kernel
+            self._kernels[spec.name] = kernel
         return kernel
 
     @staticmethod
     def _activation(activation: Any) -> str | None:
         """The kernel name of one of fcnet's own activations (not a subclass), else None."""
-        if type(activation).__module__ != _OWN_ACTIVATIONS:
+        if type(activation).__module__ != OWN_ACTIVATIONS:
             return None
         name = getattr(activation, "name", None)
         return name if name in cuda_source.FORWARD else None
@@ -191,16 +190,15 @@ class CupyOps(CupyTables, Ops):
 
     def _row_kernel(self, name: str, Y_hat: Any, Y: Any, dY: Any, per_sample: Any) -> bool:
         """Run the row kernel ``name`` (thread i on row i) on C-contiguous float arrays."""
-        if Y_hat.dtype not in (np.float32, np.float64) or Y_hat.ndim != 2 or not len(Y_hat):
+        if Y_hat.dtype not in FLOATS or Y_hat.ndim != 2 or not len(Y_hat):
             return False
         if not _same_dtype(Y_hat, dY, per_sample) or dY.shape != Y_hat.shape:
             return False
         if not all(a.flags.c_contiguous for a in (Y_hat, Y, dY, per_sample)):
             return False
-        suffix = "_f32" if Y_hat.dtype == np.float32 else "_f64"
         m, k = Y_hat.shape
         threads = 128
-        kernel = self._row_function(name + suffix)
+        kernel = self._row_function(name + cuda_source.suffix(Y_hat.dtype))
         blocks = ((m + threads - 1) // threads,)
         kernel(blocks, (threads,), (Y_hat, Y, dY, per_sample, np.int64(m), np.int64(k)))
         return True
@@ -230,13 +228,13 @@ class CupyOps(CupyTables, Ops):
     def note_nonfinite(
         self, value: Any, step: int, bad: Any, first: Any, gate: Any, scratch: Any
     ) -> None:
-        if value.dtype not in (np.float32, np.float64):
+        if value.dtype not in FLOATS:
             return super().note_nonfinite(value, step, bad, first, gate, scratch)
         self._kernel(cuda_source.note_nonfinite())(value, np.int64(step), bad, first, gate)
         return None
 
     def accumulate(self, total: Any, value: Any, weight: float, scratch: Any) -> None:
-        if value.dtype not in (np.float32, np.float64):
+        if value.dtype not in FLOATS:
             return super().accumulate(total, value, weight, scratch)
         self._kernel(cuda_source.accumulate())(value, np.float64(weight), total)
         return None
@@ -244,7 +242,7 @@ class CupyOps(CupyTables, Ops):
     # --- the optimizers' updates, one kernel a parameter, gated ------------------------------
     def _gate(self, p: Any, arrays: tuple[Any, ...], gate: Any) -> Any:
         """The gate to pass (``gate``, or an open one), or None when the arrays do not suit."""
-        if p.dtype not in (np.float32, np.float64) or not _same_dtype(p, *arrays):
+        if p.dtype not in FLOATS or not _same_dtype(p, *arrays):
             return None
         if any(a.shape != p.shape for a in arrays):
             return None
@@ -322,9 +320,6 @@ class CupyOps(CupyTables, Ops):
         scalars = T(lr), T(alpha), T(1.0 - alpha), T(eps), T(weight_decay), T(momentum)
         self._kernel(spec)(g, *scalars, ok, p, *state)
         return True
-
-
-_OWN_ACTIVATIONS = "fcnet.activations"
 
 
 def _same_dtype(first: Any, *others: Any) -> bool:

@@ -61,8 +61,7 @@ class CupyTables:
         if found is None:
             return False
         table, offsets, rows, total, rates, dtype = found
-        suffix = "_f32" if dtype == np.float32 else "_f64"
-        function = self._table_function(cuda_tables.name(spec) + suffix)
+        function = self._table_function(cuda_tables.name(spec) + cuda_source.suffix(dtype))
         blocks = (min(max(math.ceil(total / _THREADS), 1), _MAX_BLOCKS),)
         function(blocks, (_THREADS,), (table, offsets, np.int64(rows), rates, *scalars, gate))
         return True

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fcnet._ops.base import OWN_ACTIVATIONS
 from fcnet._ops.kernel_ops import KernelOps
-
-_OWN_ACTIVATIONS = "fcnet.activations"
 
 
 def _writable_like(out: Any, like: Any) -> bool:
@@ -71,7 +70,7 @@ class FusedOps(KernelOps):
         """Fill the tables for the activation class ``kind``."""
         forward = backward = dense = None
         K = self._load()
-        if K is not None and kind.__module__ == _OWN_ACTIVATIONS:
+        if K is not None and kind.__module__ == OWN_ACTIVATIONS:
             name = getattr(activation, "name", None)
             kernels = K.activations
             if name == "identity":

@@ -162,8 +162,6 @@ class DataMixin:
             return
         if self._encoded_for is not None and np.array_equal(self._encoded_for, train_idx):
             return
-        if self._encoded_for is not None:  # fitted on other rows: start afresh
-            self.model.preprocessing.specs = None
         self.X = fit_encoder_on(self.model, self._raw_features, train_idx)
         self._encoded_for = np.array(train_idx)
         self._fingerprint = None  # the data's digest is that of the encoded rows
