@@ -35,6 +35,7 @@ import numpy as np
 from fcnet._ops import cuda_source, cuda_tables
 from fcnet._ops.base import Ops
 from fcnet._ops.cupy_ops import CupyOps
+from fcnet._ops.tables import Tables
 
 COMPILER = shutil.which("g++") or shutil.which("c++")
 
@@ -219,7 +220,7 @@ class EmulatedCupyOps(CupyOps):
     def __init__(self) -> None:  # no CuPy: what CupyOps.__init__ makes, on the host
         self.xp = self._cp = np
         self._kernels = {}
-        self._tables = {}
+        self._tables = Tables()
         self._rows = None
         self._open = np.ones(1, dtype=np.bool_)
         self._library = _library()

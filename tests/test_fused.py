@@ -332,12 +332,12 @@ def test_the_one_call_routes_are_taken():
     params = {"W": np.ones((3, 2), np.float32), "b": np.ones(2, np.float32)}
     grads = {"W": np.ones((3, 2), np.float32), "b": np.ones(2, np.float32)}
     opt.step(params, grads)
-    table = ops._cache.tables["adam"][1]
+    table = ops._cache.tables.made("adam")[0]
     assert table.shape == (2, 5) and table[0, 0] == params["W"].ctypes.data
     opt.step(params, grads)
-    assert ops._cache.tables["adam"][1] is table  # made once, reused
+    assert ops._cache.tables.made("adam")[0] is table  # made once, reused
     params["b"] = params["b"].astype(np.float64)  # another dtype: one call a parameter
     grads["b"] = grads["b"].astype(np.float64)
     opt.state = {}
     opt.step(params, grads)
-    assert ops._cache.tables["adam"][1] is table
+    assert ops._cache.tables.made("adam")[0] is table

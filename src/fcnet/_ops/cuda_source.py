@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 # 1 / sqrt(2) and 1 / sqrt(2 pi), for GELU's Phi(z) = erfc(-z / sqrt 2) / 2 and phi(z)
 _PHI = "((T)0.5 * erfc(-z * (T)0.70710678118654752))"
@@ -75,6 +76,16 @@ class Elementwise:
     @property
     def inputs(self) -> tuple[str, ...]:
         return (*self.arrays, *self.scalars, *self.raw)
+
+    @property
+    def scalar_names(self) -> tuple[str, ...]:
+        return tuple(spec.split()[-1] for spec in self.scalars)
+
+    def scalar_values(self, named: dict[str, float], dtype: Any, skip: Any = ()) -> list[Any]:
+        """The kernel's scalars, in order, from ``named`` (a value by name), each rounded once
+        to ``dtype`` as NumPy rounds a Python float that meets an array of it (``skip``: names
+        a table kernel computes itself)."""
+        return [dtype.type(named[name]) for name in self.scalar_names if name not in skip]
 
     @property
     def in_params(self) -> str:

@@ -33,7 +33,7 @@ COLUMNS = {
 
 #: The scalars computed per row from its learning rate ``rate`` (and the kernel's float64
 #: parameters).
-_PER_ROW = {
+PER_ROW = {
     "sgd": {"lr": "(T)rate"},
     "rmsprop": {"lr": "(T)rate"},
     "adam": {
@@ -69,8 +69,8 @@ def name(spec: Elementwise) -> str:
 
 def _source(kind: str, spec: Elementwise) -> str:
     columns = COLUMNS[kind]
-    per_row = _PER_ROW[kind]
-    shared = [s for s in spec.scalars if s.split()[-1] not in per_row]
+    per_row = PER_ROW[kind]
+    shared = [s for s in spec.scalars if s.split()[-1] not in per_row]  # after the _EXTRA
     params = [
         "const unsigned long long* table",
         "const long long* offsets",

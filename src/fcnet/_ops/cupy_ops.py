@@ -32,7 +32,8 @@ import numpy as np
 from fcnet._ops import cuda_source
 from fcnet._ops.base import FLOATS, OWN_ACTIVATIONS, Ops
 from fcnet._ops.cupy_tables import CupyTables
-from fcnet._ops.update_scalars import adam_scalars
+from fcnet._ops.tables import Tables
+from fcnet._ops.update_scalars import adam_named, rmsprop_named, sgd_named
 
 INSTALL_HINT = 'pip install "fcnet[gpu]"'
 
@@ -72,7 +73,7 @@ class CupyOps(CupyTables, Ops):
         )
         self._open = cp.ones(1, dtype=cp.bool_)  # the gate when none is given
         self._kernels: dict[str, Any] = {}  # by kernel name
-        self._tables: dict[str, list[Any]] = {}  # the optimizers' tables (see CupyTables)
+        self._tables = Tables()  # the optimizers' tables (see CupyTables)
         self._rows: Any = None  # the RawModule of the row kernels, compiled at first use
 
     def empty(self, shape: Any, dtype: Any) -> Any:
@@ -246,7 +247,7 @@ class CupyOps(CupyTables, Ops):
             return None
         if any(a.shape != p.shape for a in arrays):
             return None
-        return self._open if gate is None else gate
+        return self._open_or(gate)
 
     def sgd_update(
         self,
@@ -266,10 +267,9 @@ class CupyOps(CupyTables, Ops):
         ok = self._gate(p, (g, *state), gate)
         if ok is None:
             return False
-        T = p.dtype.type
         spec = cuda_source.sgd(momentum=bool(momentum), nesterov=bool(nesterov), first=first)
-        scalars = T(lr), T(momentum), T(1.0 - dampening), T(weight_decay)
-        self._kernel(spec)(g, *scalars, ok, p, *state)
+        named = sgd_named(lr, momentum, dampening, weight_decay)
+        self._kernel(spec)(g, *spec.scalar_values(named, p.dtype), ok, p, *state)
         return True
 
     def adam_update(
@@ -290,9 +290,9 @@ class CupyOps(CupyTables, Ops):
         ok = self._gate(p, (g, m, v), gate)
         if ok is None:
             return False
-        T = p.dtype.type
-        scalars = [T(x) for x in adam_scalars(lr, betas, eps, weight_decay, decoupled, t)]
-        self._kernel(cuda_source.adam())(g, *scalars, ok, p, m, v)
+        spec = cuda_source.adam()
+        named = adam_named(lr, betas, eps, weight_decay, decoupled, t)
+        self._kernel(spec)(g, *spec.scalar_values(named, p.dtype), ok, p, m, v)
         return True
 
     def rmsprop_update(
@@ -315,10 +315,9 @@ class CupyOps(CupyTables, Ops):
         ok = self._gate(p, (g, *state), gate)
         if ok is None:
             return False
-        T = p.dtype.type
         spec = cuda_source.rmsprop(centered=bool(centered), momentum=bool(momentum))
-        scalars = T(lr), T(alpha), T(1.0 - alpha), T(eps), T(weight_decay), T(momentum)
-        self._kernel(spec)(g, *scalars, ok, p, *state)
+        named = rmsprop_named(lr, alpha, eps, weight_decay, momentum)
+        self._kernel(spec)(g, *spec.scalar_values(named, p.dtype), ok, p, *state)
         return True
 
 

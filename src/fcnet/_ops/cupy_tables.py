@@ -11,24 +11,25 @@ again, without waiting for the device, only when they change (a schedule).
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
 
 from fcnet._ops import cuda_source, cuda_tables
+from fcnet._ops.tables import Tables, table_dtype
+from fcnet._ops.update_scalars import adam_named, rmsprop_named, sgd_named
 
 _THREADS = 256
 _MAX_BLOCKS = 1024
 
 
 class CupyTables:
-    """The table route of :class:`~fcnet._ops.cupy_ops.CupyOps` (a mixin: ``asarray`` and
-    ``is_array`` are the Ops' own)."""
+    """The table route of :class:`~fcnet._ops.cupy_ops.CupyOps` (a mixin: ``asarray``,
+    ``zeros`` and ``is_array`` are the Ops' own)."""
 
     _cp: Any
     _open: Any  # the gate when none is given
-    _tables: dict[str, list[Any]]
+    _tables: Tables
     _table_module: Any = None
 
     def _address(self, a: Any) -> int:
@@ -51,60 +52,44 @@ class CupyTables:
         spec: cuda_source.Elementwise,
         columns: list[list[Any]],
         lrs: list[float],
-        scalars: tuple[Any, ...],
+        named: dict[str, float],
+        own: tuple[Any, ...],
         gate: Any,
     ) -> bool:
-        """Launch the table kernel of ``spec`` on ``columns`` (p, g, state...; one list each);
-        ``scalars``: the kernel's parameters after the learning rates. False: the arrays do not
-        suit (not this device's, mixed dtypes or sizes, not C-contiguous)."""
-        found = self._table(kind, columns, lrs)
+        """Launch the table kernel of ``spec`` on ``columns`` (p, g, state...; one list each):
+        after the learning rates, the kernel's ``own`` parameters, then the scalars it shares
+        with the one-parameter kernel, from ``named``. False: the arrays do not suit (not this
+        device's, mixed dtypes or sizes, not C-contiguous)."""
+        found = self._tables.get(kind, columns, lrs, self._new_table, self._set_rates)
         if found is None:
             return False
-        table, offsets, rows, total, rates, dtype = found
+        table, offsets, rows, total, rates, dtype = found[:6]
+        shared = spec.scalar_values(named, dtype, skip=cuda_tables.PER_ROW[kind])
         function = self._table_function(cuda_tables.name(spec) + cuda_source.suffix(dtype))
         blocks = (min(max(math.ceil(total / _THREADS), 1), _MAX_BLOCKS),)
-        function(blocks, (_THREADS,), (table, offsets, np.int64(rows), rates, *scalars, gate))
+        args = (table, offsets, np.int64(rows), rates, *own, *shared, self._open_or(gate))
+        function(blocks, (_THREADS,), args)
         return True
 
-    def _table(self, kind: str, columns: list[list[Any]], lrs: list[float]) -> Any:
-        arrays = [a for column in columns for a in column]
-        cached = self._tables.get(kind)
-        if (
-            cached is None
-            or len(cached[0]) != len(arrays)
-            or not all(map(operator.is_, cached[0], arrays))
-        ):
-            cached = self._new_table(columns, arrays, lrs)
-            if cached is None:
-                return None
-            self._tables[kind] = cached
-        elif cached[1] != lrs:
-            cached[1] = list(lrs)
-            cached[2] = np.array(lrs, dtype=np.float64)  # kept alive while it is copied
-            self._upload(cached[3][4], cached[2])
-        return cached[3]
-
-    def _new_table(self, columns: list[list[Any]], arrays: list[Any], lrs: list[float]) -> Any:
-        params = columns[0]
-        if not params or params[0].dtype not in (np.float32, np.float64):
+    def _new_table(self, columns: list[list[Any]]) -> list[Any] | None:
+        """[addresses, offsets, rows, elements, learning rates, dtype, their host copy] on the
+        device, or None when the arrays do not suit."""
+        dtype = table_dtype(columns)
+        if dtype is None or not all(self.is_array(a) for column in columns for a in column):
             return None
-        dtype = params[0].dtype
-        for r, p in enumerate(params):
-            for a in (column[r] for column in columns):
-                if not self.is_array(a) or a.dtype != dtype or a.size != p.size:
-                    return None
-                if not a.flags.c_contiguous:
-                    return None
+        params = columns[0]
         addresses = np.array(
             [[self._address(column[r]) for column in columns] for r in range(len(params))],
             dtype=np.uint64,
         )
         offsets = np.concatenate([[0], np.cumsum([p.size for p in params])]).astype(np.int64)
-        host_rates = np.array(lrs, dtype=np.float64)
-        rates = self.asarray(host_rates)
-        found = (self.asarray(addresses), self.asarray(offsets), len(params))
-        found += (int(offsets[-1]), rates, dtype)
-        return [arrays, list(lrs), host_rates, found]
+        rates = self.zeros(len(params), np.float64)
+        table = [self.asarray(addresses), self.asarray(offsets), len(params), int(offsets[-1])]
+        return [*table, rates, dtype, None]
+
+    def _set_rates(self, table: list[Any], lrs: list[float]) -> None:
+        table[6] = np.array(lrs, dtype=np.float64)  # kept alive while it is copied
+        self._upload(table[4], table[6])
 
     # --- the Ops methods ----------------------------------------------------------------------
     def sgd_updates(
@@ -122,11 +107,10 @@ class CupyTables:
     ) -> bool:
         if not params:
             return False
-        T = params[0].dtype.type
         spec = cuda_source.sgd(momentum=bool(momentum), nesterov=bool(nesterov), first=False)
-        scalars = T(momentum), T(1.0 - dampening), T(weight_decay)
+        named = sgd_named(0.0, momentum, dampening, weight_decay)  # lr: each row's own
         columns = [params, grads, buffers]
-        return self._update_table("sgd", spec, columns, lrs, scalars, self._open_or(gate))
+        return self._update_table("sgd", spec, columns, lrs, named, (), gate)
 
     def adam_updates(
         self,
@@ -145,13 +129,10 @@ class CupyTables:
     ) -> bool:
         if not params:
             return False
-        T = params[0].dtype.type
-        b1, b2 = betas
-        own = np.float64(1.0 - b1**t), np.float64(weight_decay), np.int32(bool(decoupled))
-        shared = (T(b1), T(1.0 - b1), T(b2), T(1.0 - b2), T(eps), T(math.sqrt(1.0 - b2**t)))
+        named = adam_named(0.0, betas, eps, weight_decay, decoupled, t)  # step: each row's own
+        own = np.float64(named["bias1"]), np.float64(weight_decay), np.int32(bool(decoupled))
         columns = [params, grads, ms, vs]
-        spec = cuda_source.adam()
-        return self._update_table("adam", spec, columns, lrs, own + shared, self._open_or(gate))
+        return self._update_table("adam", cuda_source.adam(), columns, lrs, named, own, gate)
 
     def rmsprop_updates(
         self,
@@ -171,11 +152,10 @@ class CupyTables:
     ) -> bool:
         if not params:
             return False
-        T = params[0].dtype.type
         spec = cuda_source.rmsprop(centered=bool(centered), momentum=bool(momentum))
-        scalars = T(alpha), T(1.0 - alpha), T(eps), T(weight_decay), T(momentum)
+        named = rmsprop_named(0.0, alpha, eps, weight_decay, momentum)  # lr: each row's own
         columns = [params, grads, vs, g_avgs, buffers]
-        return self._update_table("rmsprop", spec, columns, lrs, scalars, self._open_or(gate))
+        return self._update_table("rmsprop", spec, columns, lrs, named, (), gate)
 
     def _open_or(self, gate: Any) -> Any:
         return self._open if gate is None else gate

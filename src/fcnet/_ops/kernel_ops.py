@@ -9,12 +9,12 @@ then runs its NumPy code, the reference.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
 
 from fcnet._ops.base import Ops
+from fcnet._ops.tables import Tables, table_dtype
 from fcnet._ops.update_scalars import adam_scalars
 
 
@@ -32,9 +32,7 @@ class _Lookups:
         self.forward: dict[type, Any] = {}
         self.backward: dict[type, Any] = {}
         self.dense: dict[type, Any] = {}  # -> (forward or None, infer or None, backward)
-        # optimizer kind -> (the arrays of its last table in order, the table, an empty array
-        # of their dtype, the learning rates and their array)
-        self.tables: dict[str, list[Any]] = {}
+        self.tables = Tables()  # the optimizers' tables of addresses
 
 
 class KernelOps(Ops):
@@ -145,42 +143,10 @@ class KernelOps(Ops):
         """(table, like, lrs) for the ``*_table`` kernels: the table of addresses of
         ``columns`` (p, g, then state arrays, one list each, one entry a parameter), an empty
         array of their dtype, the learning rates as an array; None when an array does not suit
-        (not C-contiguous, another dtype or size than its row's p, p read-only).
-
-        The table is made once and reused while the same arrays come back, step after step
-        (compared by identity: an array's memory does not move while the array lives), and
-        the arrays it points into are kept alive with it.
-        """
-        arrays = [a for column in columns for a in column]
-        cached = self._cache.tables.get(kind)
-        if (
-            cached is None
-            or len(cached[0]) != len(arrays)
-            or not all(map(operator.is_, cached[0], arrays))
-        ):
-            cached = self._new_table(columns, arrays)
-            if cached is None:
-                return None
-            self._cache.tables[kind] = cached
-        if cached[3] != lrs:
-            cached[3], cached[4] = list(lrs), np.array(lrs, dtype=np.float64)
-        return cached[1], cached[2], cached[4]
-
-    def _new_table(self, columns: list[list[Any]], arrays: list[Any]) -> list[Any] | None:
-        params = columns[0]
-        if not params:
-            return None
-        dtype = params[0].dtype
-        rows = []
-        for r, p in enumerate(params):
-            row = [column[r] for column in columns]
-            if not p.flags.writeable or any(
-                a.dtype is not dtype or a.size != p.size or not a.flags.c_contiguous for a in row
-            ):
-                return None
-            rows.append([a.ctypes.data for a in row] + [p.size])
-        table = np.array(rows, dtype=np.int64)
-        return [arrays, table, np.empty(0, dtype), None, None]
+        (not C-contiguous, another dtype or size than its row's p, p read-only). Made once and
+        reused while the same arrays come back (:class:`~fcnet._ops.tables.Tables`)."""
+        found = self._cache.tables.get(kind, columns, lrs, _new_table, _set_rates)
+        return None if found is None else tuple(found)
 
     def _table_kernels(self, params: list[Any]) -> Any:
         K = self._cache.K if self._cache.K is not None else self._load()
@@ -259,3 +225,18 @@ class KernelOps(Ops):
         keep = 1.0 - alpha
         kernels.rmsprop_table(table, lr, like, alpha, keep, eps, weight_decay, momentum, centered)
         return True
+
+
+def _new_table(columns: list[list[Any]]) -> list[Any] | None:
+    """[the addresses and size of each row, an empty array of their dtype, the rates]."""
+    dtype = table_dtype(columns)
+    if dtype is None or not all(p.flags.writeable for p in columns[0]):
+        return None
+    rows = [
+        [column[r].ctypes.data for column in columns] + [p.size] for r, p in enumerate(columns[0])
+    ]
+    return [np.array(rows, dtype=np.int64), np.empty(0, dtype), None]
+
+
+def _set_rates(table: list[Any], lrs: list[float]) -> None:
+    table[2] = np.array(lrs, dtype=np.float64)
