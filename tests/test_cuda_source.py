@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cuda_emulator import COMPILER, EmulatedCupyOps
-from optimizer_cases import OPTIMIZERS
+from optimizer_cases import OPTIMIZERS, assert_updates_agree
 
 import fcnet
 from fcnet import losses
@@ -149,36 +149,14 @@ def test_labels_of_another_integer_type_take_the_reference_route(gpu):
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_optimizer_update_agrees_with_numpy(gpu, name, dtypes):
     """Every parameter in one launch (one dtype: the table kernel), or one launch a parameter
-    (mixed dtypes, or SGD's first step with momentum), with a learning rate scaled for one."""
-    rng = np.random.default_rng(0)
-    kinds = {"W": dtypes, "b": dtypes} if dtypes != "mixed" else {"W": "float32", "b": "float64"}
-    dtype = np.float64 if dtypes == "float64" else np.float32
-    start = {"W": rng.standard_normal((300, 13)), "b": rng.standard_normal(13)}
-    grads = [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
-    grads += [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
-    finals = []
+    (mixed dtypes, or SGD's first step with momentum), with a learning rate scaled for one
+    and a schedule (the table's learning rates are copied again)."""
     gpu.calls.clear()
-    for ops in (NUMPY, gpu):
-        opt = OPTIMIZERS[name]()
-        opt.ops = ops
-        if ops is gpu:
-            opt.gate = np.ones(1, np.bool_)  # as a fit on a device sets it: open
-        params = {k: v.astype(kinds[k]) for k, v in start.items()}
-        for step in range(6):
-            if step == 3:
-                opt.lr *= 0.5  # a schedule: the table's learning rates are copied again
-            opt.step(params, grads[step % 2], lr_scale={"b": 0.5})
-        finals.append((params, opt.state_dict()[1]))
+    open_gate = np.ones(1, np.bool_)  # as a fit on a device sets it
+    assert_updates_agree(name, dtypes, NUMPY, gpu, 13, gate=open_gate, schedule=True)
     tables = sum(n for kernel, n in gpu.calls.items() if kernel.endswith("_table_f" + dtypes[-2:]))
     first_alone = 1 if name in ("momentum", "nesterov") else 0  # v <- g, key by key
     assert tables == (0 if dtypes == "mixed" else 6 - first_alone)
-    (params, state), (fused_params, fused_state) = finals
-    tol = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
-    for key in params:
-        np.testing.assert_allclose(fused_params[key], params[key], err_msg=key, **tol[dtype])
-    assert fused_state.keys() == state.keys()
-    for key in state:
-        np.testing.assert_allclose(fused_state[key], state[key], err_msg=key, **tol[dtype])
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from optimizer_cases import OPTIMIZERS
+from optimizer_cases import OPTIMIZERS, assert_updates_agree
 
 import fcnet
 from fcnet import losses, optimizers
@@ -241,27 +241,7 @@ def test_every_loss_and_its_gradient_agree_with_numpy(name, dtype, weighted, m):
 def test_every_optimizer_update_agrees_with_numpy(name, dtypes):
     """Every parameter in one call (one dtype), or one call a parameter (mixed dtypes, which
     one table cannot hold), against NumPy; with a learning rate scaled for one parameter."""
-    rng = np.random.default_rng(0)
-    kinds = {"W": dtypes, "b": dtypes} if dtypes != "mixed" else {"W": "float32", "b": "float64"}
-    dtype = np.float64 if dtypes == "float64" else np.float32
-    start = {"W": rng.standard_normal((300, 130)), "b": rng.standard_normal(130)}
-    grads = [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
-    grads += [{k: rng.standard_normal(v.shape).astype(kinds[k]) for k, v in start.items()}]
-    finals = []
-    for ops in (NUMPY, FUSED):
-        opt = OPTIMIZERS[name]()
-        opt.ops = ops
-        params = {k: v.astype(kinds[k]) for k, v in start.items()}
-        for step in range(6):
-            opt.step(params, grads[step % 2], lr_scale={"b": 0.5})
-        finals.append((params, opt.state_dict()[1]))
-    (params, state), (fused_params, fused_state) = finals
-    tol = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
-    for key in params:
-        np.testing.assert_allclose(fused_params[key], params[key], err_msg=key, **tol[dtype])
-    assert fused_state.keys() == state.keys()
-    for key in state:
-        np.testing.assert_allclose(fused_state[key], state[key], err_msg=key, **tol[dtype])
+    assert_updates_agree(name, dtypes, NUMPY, FUSED, 130)
 
 
 # --- training ---------------------------------------------------------------------------------
