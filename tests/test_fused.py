@@ -129,7 +129,7 @@ def test_the_forward_kernels_numpy_computes_instead_agree_with_it(name, dtype):
     Z = _z(37, 67, dtype, rng)
     expected = ACTIVATIONS[name]().to(NUMPY).apply(Z + b, np.empty_like(Z))
     A, Z_plus_b = np.empty_like(Z), Z.copy()
-    forward(Z_plus_b, b, A, 0.0)
+    forward(Z_plus_b, b, A, 0.0, np.empty(0))
     np.testing.assert_allclose(A, expected, **TOL[dtype])
     np.testing.assert_array_equal(Z_plus_b, Z + b)
     infer(Z, b, 0.0)
@@ -161,6 +161,86 @@ def test_a_dense_layer_computes_the_same_on_both_routes(name, dtype):
     tol["atol"] = 200 * np.finfo(dtype).eps  # sums of 23 to 37 products, in the BLAS's order
     for reference, fused, what in zip(*results, ["b", "A", "dX", "dW", "db", "infer"], strict=1):
         np.testing.assert_allclose(fused, reference, err_msg=f"{name} {what}", **tol)
+
+
+def _exact_squares(A):
+    return math.fsum(float(v) ** 2 for v in np.asarray(A, np.float64).ravel())
+
+
+@pytest.mark.parametrize("m", [1, 37, 70])  # within one block of 32 rows, across several
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NAMES)
+def test_the_sums_of_squares_of_A_and_dZ_are_those_of_the_arrays_written(name, dtype, m):
+    """Both routes: squares[-1] is sum A_ij^2 of the f(Z) forward returns and sum dZ_ij^2 of the
+    dZ backward returns (dA for the identity), to float64 rounding (the compiled kernels sum in
+    float64, the reference's dot product in the dtype); the arrays themselves are unchanged by
+    asking for it."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((m, 23)).astype(dtype)
+    dA = rng.standard_normal((m, 19)).astype(dtype)
+    for ops in (NUMPY, FUSED):
+        layer = fcnet.Dense(23, 19, name, rng=0, dtype=dtype).to(ops)
+        plain = layer.forward(X, training=True).copy()
+        layer.backward(dA, need_dX=False)
+        plain_dZ = layer.dZ.copy()
+        layer.keep_squares(forward=True, backward=True)
+        A = layer.forward(X, training=True)
+        layer.backward(dA, need_dX=False)
+        dZ = layer.dZ
+        np.testing.assert_array_equal(A, plain)
+        np.testing.assert_array_equal(dZ, plain_dZ)
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        assert layer.A_squares == pytest.approx(_exact_squares(A), rel=tol)
+        assert layer.dZ_squares == pytest.approx(_exact_squares(dZ), rel=tol)
+        layer.forward(X, training=False)  # not training: nothing summed
+        assert layer.A_squares is None
+        layer.keep_squares()
+        layer.forward(X, training=True)
+        layer.backward(dA, need_dX=False)
+        assert layer.A_squares is None and layer.dZ_squares is None
+
+
+def test_the_kernels_sum_float32_squares_in_float64():
+    """Entries of 1e20: their float32 squares overflow, the float64 sums do not (a bound that
+    needs no pass of its own then)."""
+    X = np.full((5, 3), 1e20, np.float32)
+    layer = fcnet.Dense(3, 4, "relu", rng=0).to(FUSED)
+    layer.W[...] = 1.0
+    layer.keep_squares(forward=True, backward=True)
+    layer.forward(X, training=True)
+    layer.backward(np.full((5, 4), 1e20, np.float32), need_dX=False)
+    assert layer.A_squares == pytest.approx(20 * 9e40, rel=1e-6)
+    assert layer.dZ_squares == pytest.approx(20 * 1e40, rel=1e-6)
+
+
+@pytest.mark.parametrize("m", [1, 2, 33])  # one row, pairs only, pairs and a last row
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_gather_sums_the_squares_of_the_rows_it_copies(dtype, m):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((50, 9)).astype(dtype)
+    X[7] = 1e20  # its squares overflow float32, not the float64 sum
+    rows = np.sort(rng.choice(50, m, replace=False)).astype(np.int64)
+    rows[0] = 7
+    for ops in (NUMPY, FUSED):
+        out, squares = np.full((m, 9), np.nan, dtype), np.full(10, np.nan)
+        assert ops.take_rows(X, rows, out, squares) is out
+        np.testing.assert_array_equal(out, X[rows])
+        if ops is FUSED or dtype == np.float64:
+            assert squares[-1] == pytest.approx(_exact_squares(X[rows]), rel=1e-12)
+        else:  # the reference's float32 dot product overflows: a bound that refuses, never less
+            assert squares[-1] == np.inf
+        out[...] = 0.0
+        assert ops.take_rows(X, rows, out) is out  # without squares: the gather alone
+        np.testing.assert_array_equal(out, X[rows])
+
+
+def test_the_gather_takes_the_reference_route_for_arrays_the_kernel_does_not_take():
+    X = np.arange(60.0, dtype=np.float32).reshape(6, 10)[:, ::2]  # not C-contiguous
+    rows = np.array([4, 1], dtype=np.int32)
+    out, squares = np.empty((2, 5), np.float32), np.zeros(6)
+    FUSED.take_rows(X, rows, out, squares)
+    np.testing.assert_array_equal(out, X[rows])
+    assert squares[-1] == _exact_squares(X[rows])
 
 
 def test_the_kernels_are_used_where_they_measured_faster():

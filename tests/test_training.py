@@ -253,6 +253,59 @@ def mixed_model(dtype):
     )
 
 
+def _exact_squares(A):
+    return float(np.sum(np.asarray(A, np.float64) ** 2))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_plain_sgd_reads_the_norms_its_passes_summed(monkeypatch, dtype):
+    """The bound's ||X||^2 and ||dZ||^2 come from the passes that wrote X and dZ (the gather for
+    the first layer, the Dense before for the last); only an X behind a Dropout is read again.
+    Each is the array's own, and the weights are those of the bound reading every array."""
+    from fcnet.optimizers import SGD
+    from fcnet.train import fused_sgd
+
+    if not fcnet._blas.available("gemm", np.dtype(dtype)):
+        pytest.skip("NumPy's BLAS is not an OpenBLAS fcnet can call")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 4)).astype(dtype)
+    y = rng.integers(0, 3, 100)
+    real = fused_sgd._squares
+    read, seen = [], []
+    original = fused_sgd.DenseSGD._X_squares
+
+    def spy(self, k, layer):
+        value = original(self, k, layer)
+        seen.append((self.positions[k], value, layer.X, layer.dZ_squares, layer.dZ))
+        seen[-1] = seen[-1][:1] + tuple(
+            v if not isinstance(v, np.ndarray) else _exact_squares(v) for v in seen[-1][1:]
+        )
+        return value
+
+    monkeypatch.setattr(fused_sgd, "_squares", lambda a: read.append(a.shape) or real(a))
+    monkeypatch.setattr(fused_sgd.DenseSGD, "_X_squares", spy)
+    model = mixed_model(dtype)
+    fit = dict(loss="cross_entropy", optimizer=SGD(0.1), epochs=2, batch_size=16, rng=0)
+    model.fit(X, y, **fit)
+    assert len(seen) == 3 * 14  # three layers, 7 steps an epoch
+    rel = 1e-5 if dtype == "float32" else 1e-12
+    for position, x_sq, x_exact, dz_sq, dz_exact in seen:
+        assert x_sq == pytest.approx(x_exact, rel=rel), position
+        assert dz_sq == pytest.approx(dz_exact, rel=rel), position
+    # read again: every db (16, 8 and 3 wide), and layer 3's X behind the Dropout (16 rows, and
+    # the last batch's 4), nothing else
+    assert sorted(set(read)) == sorted({(16,), (8,), (3,), (16, 16), (4, 16)})
+    assert all(layer._keep_squares == (False, False) for layer in model.layers[::3])
+    assert model.layers[4]._keep_squares == (False, False)
+
+    monkeypatch.setattr(fused_sgd.DenseSGD, "keep_squares", lambda self, batches=None: None)
+    every_array_read = mixed_model(dtype)
+    every_array_read.fit(X, y, **fit)
+    reference = every_array_read.params().values()
+    for ours, theirs in zip(model.params().values(), reference, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_plain_sgd_chooses_the_trainable_dense_layers_of_an_own_model():
     from fcnet.optimizers import SGD, Adam
     from fcnet.train.fused_sgd import fused_sgd_layers as _sgd_step_layers

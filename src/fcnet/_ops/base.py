@@ -15,12 +15,13 @@ An ``Ops`` gives:
 * fused passes, each one pass over the arrays where a subclass has a compiled kernel for it:
   :meth:`bias_activation` (``A = f(Z + b)``), :meth:`activation_backward_colsum`
   (``dZ = dA * f'(Z)`` with ``db``), a Dense layer's whole pass with its products
-  (:meth:`dense_forward`, :meth:`dense_backward`), the losses with their gradients
-  (:meth:`softmax_cross_entropy`, ...), the optimizers' updates (:meth:`adam_update`, ...).
-  Here the first four compute with the activation's own ``xp`` code (and :meth:`gemm`), the
-  others return False:
-  the caller then runs its own ``xp`` code, the readable reference beside the equations, which
-  is also what a user's own activation always gets;
+  (:meth:`dense_forward`, :meth:`dense_backward`; with the sum of squares of what they write
+  where asked, :meth:`squares_into`), the losses with their gradients
+  (:meth:`softmax_cross_entropy`, ...), the optimizers' updates (:meth:`adam_update`, ...,
+  in :mod:`fcnet._ops.update_ops`). Here the first four compute with the activation's own
+  ``xp`` code (and :meth:`gemm`), the others return False: the caller then runs its own
+  ``xp`` code, the readable reference beside the equations, which is also what a user's own
+  activation always gets;
 * policy: ``host_checks`` says whether the step may read a value back every step (True on the
   CPU, where a read costs nothing; False on a device, where the divergence check then keeps
   device-side values read once per epoch), and :meth:`threads_for_training`, the context that
@@ -40,6 +41,7 @@ import numpy as np
 
 from fcnet import _special
 from fcnet._ops.guard_ops import GuardOps
+from fcnet._ops.update_ops import UpdateOps
 
 #: The module of fcnet's own activations, which the compiled passes know (a subclass elsewhere
 #: keeps its own code).
@@ -48,7 +50,7 @@ OWN_ACTIVATIONS = "fcnet.activations"
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-class Ops(GuardOps):
+class Ops(UpdateOps, GuardOps):
     """Array operations on one kind of array (see the module docstring)."""
 
     name = "ops"
@@ -129,9 +131,21 @@ class Ops(GuardOps):
         """The sum over the rows (the batch) of A (m, n), into ``out`` (n,)."""
         return self.xp.sum(A, axis=0, out=out)
 
-    def take_rows(self, X: Any, rows: Any, out: Any) -> Any:
-        """``X[rows]`` into ``out`` (len(rows), ...); ``rows`` are valid row numbers."""
-        return self.xp.take(X, rows, axis=0, out=out)
+    def take_rows(self, X: Any, rows: Any, out: Any, squares: Any = None) -> Any:
+        """``X[rows]`` into ``out`` (len(rows), ...); ``rows`` are valid row numbers. With
+        ``squares`` (see :meth:`squares_into`), the sum of squares of what was gathered too."""
+        self.xp.take(X, rows, axis=0, out=out)
+        if squares is not None:
+            self.squares_into(out, squares)
+        return out
+
+    def squares_into(self, A: Any, squares: Any) -> None:
+        """``squares[-1] <- sum_ij A_ij^2``, ``squares`` float64 (n + 1,) for A (m, n), whose
+        other entries are scratch: the sum of squares a fused pass (:meth:`dense_forward`,
+        :meth:`dense_backward`, :meth:`take_rows`) takes of the array it writes, for the bound
+        of the fused SGD update (:mod:`fcnet.train.fused_sgd`). Here a dot product, a pass of
+        its own; a compiled kernel adds the squares while it writes the rows."""
+        squares[-1] = self.xp.vdot(A, A)
 
     def scatter_add_rows(self, rows: Any, dZ: Any, out: Any) -> Any:
         """``out = onehot(rows)^T dZ``: row r of ``out`` (k, d) is the sum of the rows of dZ
@@ -201,12 +215,18 @@ class Ops(GuardOps):
         self.sum_rows(dZ, out=db)
         return dZ
 
-    def dense_forward(self, X: Any, W: Any, b: Any, activation: Any, Z: Any, A: Any) -> Any:
+    def dense_forward(
+        self, X: Any, W: Any, b: Any, activation: Any, Z: Any, A: Any, squares: Any = None
+    ) -> Any:
         """A Dense layer's forward pass: ``Z <- X W + b``, ``A <- f(Z)``; returns f(Z) (Z itself
         for the identity, or where A is Z: inference, when ``fuses(activation)`` or f can be
-        applied in place). Shapes: X (m, n_in), W (n_in, n_out), b (n_out,), Z, A (m, n_out)."""
+        applied in place). Shapes: X (m, n_in), W (n_in, n_out), b (n_out,), Z, A (m, n_out).
+        With ``squares`` (see :meth:`squares_into`), the sum of squares of f(Z) too."""
         self.gemm(X, W, out=Z)
-        return self.bias_activation(Z, b, activation, A)
+        A = self.bias_activation(Z, b, activation, A)
+        if squares is not None:
+            self.squares_into(A, squares)
+        return A
 
     def dense_backward(
         self,
@@ -220,11 +240,15 @@ class Ops(GuardOps):
         db: Any,
         dW: Any = None,
         dX: Any = None,
+        squares: Any = None,
     ) -> Any:
         """A Dense layer's backward pass: ``dZ <- dA * f'(Z)``, ``db <- the sum of dZ over the
         rows``, ``dW <- X^T dZ`` unless dW is None, ``dX <- dZ W^T`` unless dX is None; returns
-        dZ (dA itself for the identity)."""
+        dZ (dA itself for the identity). With ``squares`` (see :meth:`squares_into`), the sum
+        of squares of dZ too."""
         dZ = self.activation_backward_colsum(dA, Z, A, activation, dZ, db)
+        if squares is not None:
+            self.squares_into(dZ, squares)
         if dW is not None:
             self.gemm(X, dZ, out=dW, trans_a=True)
         if dX is not None:
@@ -264,122 +288,6 @@ class Ops(GuardOps):
     ) -> bool:
         """The Huber loss per sample and ``clip(Y_hat - Y, -delta, delta)`` into ``dY``; False:
         not done."""
-        return False
-
-    def sgd_update(
-        self,
-        p: Any,
-        g: Any,
-        v: Any,
-        *,
-        lr: float,
-        momentum: float,
-        dampening: float,
-        weight_decay: float,
-        nesterov: bool,
-        first: bool,
-        gate: Any = None,
-    ) -> bool:
-        """One ``torch.optim.SGD`` step on ``p`` with the momentum buffer ``v`` (``p`` itself
-        without momentum; ``first``: the step that starts it), as :class:`fcnet.optimizers.SGD`
-        computes it; False: not done. ``gate``: a one-element boolean array on the device (or
-        None); where it is false, a kernel that takes it writes nothing (see
-        :class:`fcnet.train.guard.DeviceGuard`)."""
-        return False
-
-    def adam_update(
-        self,
-        p: Any,
-        g: Any,
-        m: Any,
-        v: Any,
-        *,
-        lr: float,
-        betas: tuple[float, float],
-        eps: float,
-        weight_decay: float,
-        decoupled: bool,
-        t: int,
-        gate: Any = None,
-    ) -> bool:
-        """One Adam (AdamW if ``decoupled``) step on ``p`` with the moments ``m`` and ``v``,
-        ``t`` the step's number from 1, as :class:`fcnet.optimizers.Adam`; False: not done.
-        ``gate`` as for :meth:`sgd_update`."""
-        return False
-
-    def rmsprop_update(
-        self,
-        p: Any,
-        g: Any,
-        v: Any,
-        g_avg: Any,
-        buf: Any,
-        *,
-        lr: float,
-        alpha: float,
-        eps: float,
-        weight_decay: float,
-        momentum: float,
-        centered: bool,
-        gate: Any = None,
-    ) -> bool:
-        """One RMSprop step, as :class:`fcnet.optimizers.RMSprop` (``g_avg`` and ``buf`` may be
-        ``p`` where ``centered`` and ``momentum`` are off); False: not done. ``gate`` as for
-        :meth:`sgd_update`."""
-        return False
-
-    def sgd_updates(
-        self,
-        params: list[Any],
-        grads: list[Any],
-        buffers: list[Any],
-        lrs: list[float],
-        *,
-        momentum: float,
-        dampening: float,
-        weight_decay: float,
-        nesterov: bool,
-        gate: Any = None,
-    ) -> bool:
-        """:meth:`sgd_update` on every parameter at once (lists in one order; ``lrs`` each
-        one's learning rate), none at its first step; False: not done."""
-        return False
-
-    def adam_updates(
-        self,
-        params: list[Any],
-        grads: list[Any],
-        ms: list[Any],
-        vs: list[Any],
-        lrs: list[float],
-        *,
-        betas: tuple[float, float],
-        eps: float,
-        weight_decay: float,
-        decoupled: bool,
-        t: int,
-        gate: Any = None,
-    ) -> bool:
-        """:meth:`adam_update` on every parameter at once; False: not done."""
-        return False
-
-    def rmsprop_updates(
-        self,
-        params: list[Any],
-        grads: list[Any],
-        vs: list[Any],
-        g_avgs: list[Any],
-        buffers: list[Any],
-        lrs: list[float],
-        *,
-        alpha: float,
-        eps: float,
-        weight_decay: float,
-        momentum: float,
-        centered: bool,
-        gate: Any = None,
-    ) -> bool:
-        """:meth:`rmsprop_update` on every parameter at once; False: not done."""
         return False
 
     # --- policy ----------------------------------------------------------------------------

@@ -118,8 +118,11 @@ class CupyOps(CupyTables, Ops):
     def sum_of_squares(self, a: Any, out: Any) -> Any:
         return self._sumsq(a, out=out.reshape(()))
 
-    def take_rows(self, X: Any, rows: Any, out: Any) -> Any:
-        return self._cp.take(X, rows, axis=0, out=out)
+    def take_rows(self, X: Any, rows: Any, out: Any, squares: Any = None) -> Any:
+        self._cp.take(X, rows, axis=0, out=out)
+        if squares is not None:
+            self.squares_into(out, squares)
+        return out
 
     def normal_cdf(self, Z: Any, out: Any) -> Any:
         from cupyx.scipy import special

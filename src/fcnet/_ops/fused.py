@@ -21,14 +21,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from fcnet._ops.base import OWN_ACTIVATIONS
+import numpy as np
+
+from fcnet._ops.base import FLOATS, OWN_ACTIVATIONS
 from fcnet._ops.kernel_ops import KernelOps
+
+#: What a kernel takes for ``sq`` when no sum of squares is asked of it (always this one array:
+#: one compiled variant)
+_NO_SQUARES = np.empty(0, np.float64)
 
 
 def _writable_like(out: Any, like: Any) -> bool:
     """Whether ``out`` can take a product shaped like ``like``: same dtype and shape,
     C-contiguous (the BLAS writes it as such)."""
     return out.dtype is like.dtype and out.shape == like.shape and out.flags.c_contiguous
+
+
+def _takes_squares(squares: Any, n: int) -> bool:
+    """Whether a kernel can take ``squares`` for an array of n columns: None (not asked), or
+    a C-contiguous float64 NumPy array of shape (n + 1,)."""
+    return squares is None or (
+        type(squares) is np.ndarray
+        and squares.dtype == np.float64
+        and squares.shape == (n + 1,)
+        and squares.flags.c_contiguous
+    )
 
 
 class FusedOps(KernelOps):
@@ -74,7 +91,7 @@ class FusedOps(KernelOps):
             name = getattr(activation, "name", None)
             kernels = K.activations
             if name == "identity":
-                forward, backward = (None, kernels.identity_infer), kernels.column_sums
+                forward, backward = (None, kernels.identity_infer), K.sums.column_sums
             elif name in kernels.KERNELS:
                 forward_kernel, infer, backward = kernels.KERNELS[name]
                 if name in kernels.FORWARD:
@@ -104,7 +121,7 @@ class FusedOps(KernelOps):
         if forward is None or out is Z:  # the identity, or inference
             infer(Z, b, getattr(activation, "alpha", 0.0))
             return Z
-        forward(Z, b, out, getattr(activation, "alpha", 0.0))
+        forward(Z, b, out, getattr(activation, "alpha", 0.0), _NO_SQUARES)
         return out
 
     def activation_backward_colsum(
@@ -123,10 +140,10 @@ class FusedOps(KernelOps):
             or not dA.flags.c_contiguous
         ):
             return super().activation_backward_colsum(dA, Z, A, activation, out, db)
-        if backward is cache.K.activations.column_sums:  # the identity: dZ is dA
-            backward(dA, db)
+        if backward is cache.K.sums.column_sums:  # the identity: dZ is dA
+            backward(dA, db, _NO_SQUARES)
             return dA
-        backward(dA, Z, A, out, db, getattr(activation, "alpha", 0.0))
+        backward(dA, Z, A, out, db, getattr(activation, "alpha", 0.0), _NO_SQUARES)
         return out
 
     def _dense_kernels(self, activation: Any, X: Any, W: Any, Z: Any) -> Any:
@@ -145,15 +162,22 @@ class FusedOps(KernelOps):
             return None
         return kernels
 
-    def dense_forward(self, X: Any, W: Any, b: Any, activation: Any, Z: Any, A: Any) -> Any:
+    def dense_forward(
+        self, X: Any, W: Any, b: Any, activation: Any, Z: Any, A: Any, squares: Any = None
+    ) -> Any:
         kernels = self._dense_kernels(activation, X, W, Z)
-        if kernels is None or kernels[0] is None or b.dtype is not Z.dtype:
-            return super().dense_forward(X, W, b, activation, Z, A)
+        if (
+            kernels is None
+            or kernels[0] is None
+            or b.dtype is not Z.dtype
+            or not _takes_squares(squares, Z.shape[1])
+        ):
+            return super().dense_forward(X, W, b, activation, Z, A, squares)
         alpha = getattr(activation, "alpha", 0.0)
-        if A is Z:
+        if A is Z and squares is None:
             kernels[1](X, W, b, Z, alpha)
-        else:
-            kernels[0](X, W, b, Z, A, alpha)
+        else:  # training (the identity's A is Z)
+            kernels[0](X, W, b, Z, A, alpha, _NO_SQUARES if squares is None else squares)
         return Z if activation.name == "identity" else A
 
     def dense_backward(
@@ -168,6 +192,7 @@ class FusedOps(KernelOps):
         db: Any,
         dW: Any = None,
         dX: Any = None,
+        squares: Any = None,
     ) -> Any:
         kernels = self._dense_kernels(activation, X, W, Z)
         dtype = Z.dtype
@@ -179,14 +204,33 @@ class FusedOps(KernelOps):
             or not dA.flags.c_contiguous
             or (dW is not None and not _writable_like(dW, W))
             or (dX is not None and not _writable_like(dX, X))
+            or not _takes_squares(squares, Z.shape[1])
         ):
-            return super().dense_backward(dA, X, W, Z, A, activation, dZ, db, dW, dX)
+            return super().dense_backward(dA, X, W, Z, A, activation, dZ, db, dW, dX, squares)
         alpha = getattr(activation, "alpha", 0.0)
         need_dW, need_dX = dW is not None, dX is not None
         # an output not asked for: any array of its type stands in (it is not written)
         dW, dX = (dW if need_dW else W), (dX if need_dX else X)
-        kernels[2](dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX)
+        sq = _NO_SQUARES if squares is None else squares
+        kernels[2](dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq)
         return dA if activation.name == "identity" else dZ
+
+    # --- the gather of a batch ------------------------------------------------------------------
+    def _compiled_take_rows(self, X: Any, rows: Any, out: Any, squares: Any) -> bool:
+        """``out <- X[rows]`` with the sum of squares into ``squares`` in one compiled pass
+        (:func:`fcnet._ops.kernels.sums.take_rows`), when the kernels are installed and can
+        take these arrays; False: not done."""
+        K = self._load()
+        if K is None or type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in FLOATS:
+            return False
+        if out.dtype is not X.dtype or out.shape != (len(rows), X.shape[1]):
+            return False
+        if not (X.flags.c_contiguous and out.flags.c_contiguous):
+            return False
+        if rows.dtype != np.int64 or rows.ndim != 1 or not _takes_squares(squares, X.shape[1]):
+            return False
+        K.sums.take_rows(X, rows, out, squares)
+        return True
 
     # --- losses -------------------------------------------------------------------------------
     def _loss_kernels(self, Z: Any, Y: Any, dY: Any) -> Any:

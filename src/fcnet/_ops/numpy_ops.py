@@ -93,9 +93,16 @@ class NumpyOps(FusedOps):
         # ones @ A sums over the batch faster than A.sum(0)
         return np.matmul(self._buffers.ones(A.shape[0], A.dtype), A, out=out)
 
-    def take_rows(self, X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def take_rows(
+        self, X: np.ndarray, rows: np.ndarray, out: np.ndarray, squares: Any = None
+    ) -> np.ndarray:
+        if squares is not None and self._compiled_take_rows(X, rows, out, squares):
+            return out
         # mode="clip" skips a bounds pass: the rows are valid
-        return X.take(rows, axis=0, out=out, mode="clip")
+        X.take(rows, axis=0, out=out, mode="clip")
+        if squares is not None:
+            self.squares_into(out, squares)
+        return out
 
     def axpy(self, alpha: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray) -> None:
         _blas.axpy(alpha, x, y, scratch)

@@ -20,6 +20,8 @@ from fcnet.backend import resolve_dtype
 from fcnet.initializers import INITIALIZERS, get_initializer
 from fcnet.layers.base import as_input, move_to, register_layer
 
+_FLOAT64 = np.dtype(np.float64)
+
 
 @register_layer
 class Dense:
@@ -65,6 +67,11 @@ class Dense:
     #: ``backward`` writes the gradients into the same arrays every step, so ``fit`` takes them
     #: once. Read from the class itself, not inherited: a subclass opts in by declaring it too.
     grads_in_place = True
+    #: The sums of squares of A and of dZ that the last training ``forward`` and ``backward``
+    #: computed beside their passes, where :meth:`keep_squares` asked for them; else None.
+    A_squares: float | None = None
+    dZ_squares: float | None = None  # noqa: N815  (the math's name, as dZ)
+    _keep_squares = (False, False)
 
     def __init__(
         self,
@@ -117,10 +124,24 @@ class Dense:
         m = X.shape[0]
         Z = self._buffers.get("Z", m, self.n_out, self.dtype)
         A = self._buffers.get("A", m, self.n_out, self.dtype)
+        squares = self._squares("A") if training and self._keep_squares[0] else None
         # Z = X W + b, A = f(Z): one compiled call where ops has one
-        A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A)
+        A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A, squares)
         self.X, self.Z, self.A = X, Z, A
+        self.A_squares = None if squares is None else float(squares[-1])
         return A
+
+    def keep_squares(self, forward: bool = False, backward: bool = False) -> None:
+        """Have each training ``forward`` (and ``backward``) compute the sum of squares of A
+        (of dZ) in the pass that writes it, kept as :attr:`A_squares` (:attr:`dZ_squares`):
+        the norms the bound of the fused SGD update reads (:mod:`fcnet.train.fused_sgd`),
+        without a pass of their own. ``keep_squares()`` stops it."""
+        self._keep_squares = (bool(forward), bool(backward))
+        self.A_squares = self.dZ_squares = None
+
+    def _squares(self, of: str) -> np.ndarray:
+        """The float64 (n_out + 1,) scratch in which a pass sums the squares of A or dZ."""
+        return self._buffers.get(f"{of}_squares", 1, self.n_out + 1, _FLOAT64)[0]
 
     def infer(self, X: np.ndarray) -> np.ndarray:
         """A = f(X W + b) for inference: keeps no caches, and applies f to Z in place when the
@@ -153,10 +174,12 @@ class Dense:
         # dZ = dA * f'(Z), db = its sum over the batch, dW = X^T dZ, dX = dZ W^T: one compiled
         # call where ops has one
         dW = self.dW if need_dW else None
+        squares = self._squares("dZ") if self._keep_squares[1] else None
         dZ = ops.dense_backward(
-            dA, self.X, self.W, self.Z, self.A, self.activation, dZ, self.db, dW, dX
+            dA, self.X, self.W, self.Z, self.A, self.activation, dZ, self.db, dW, dX, squares
         )
         self.dZ = dZ
+        self.dZ_squares = None if squares is None else float(squares[-1])
         if need_dW:
             if self.l1 or self.l2:
                 term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)

@@ -48,6 +48,15 @@ class Batches:
             )
 
     error = None  # rows in memory cannot fail to be read (see StreamBatches)
+    #: (X_b, its sum of squares) of the last gather, once :meth:`keep_squares` asked for it
+    last: tuple[Any, float] | None = None
+    _squares: Any = None
+
+    def keep_squares(self) -> None:
+        """Sum the squares of each batch's X_b as its rows are copied (:attr:`last`): the
+        first layer's ||X||_F^2, which the bound of the fused SGD update reads
+        (:mod:`fcnet.train.fused_sgd`)."""
+        self._squares = self.ops.empty(self.X.shape[1] + 1, np.float64)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -59,8 +68,10 @@ class Batches:
         rows = self.order[start:stop]
         full = stop - start == len(x_buf)  # the same arrays every step (the BLAS finds them known)
         n = stop - start
-        take = self.ops.take_rows
-        Xb = take(self.X, rows, x_buf if full else x_buf[:n])
+        take, squares = self.ops.take_rows, self._squares
+        Xb = take(self.X, rows, x_buf if full else x_buf[:n], squares)
+        if squares is not None:
+            self.last = (Xb, float(squares[-1]))
         Yb = take(self.Y, rows, y_buf if full else y_buf[:n])
         wb = None if w_buf is None else take(self.weights, rows, w_buf if full else w_buf[:n])
         return Xb, Yb, wb

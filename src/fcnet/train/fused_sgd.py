@@ -51,16 +51,51 @@ class DenseSGD:
     (a pass over W) at an epoch's start and whenever the bound grows too large. A layer for which
     even the measured value does not do (a run that is blowing up) has its dW computed and
     checked, as on the optimizer's route, and the step is refused if its update would overflow.
-    The check costs a pass over each layer's X and dZ, not over W.
+    The norms are taken by the passes that write X and dZ, while their rows are in cache
+    (:meth:`Dense.keep_squares`: the forward pass of the Dense layer before, whose A is this
+    layer's X, and this layer's backward pass; the gather of the batch for the first layer,
+    :meth:`Batches.keep_squares`), each summed in float64 or in the dtype, within a relative
+    ``m eps`` of the exact value: far inside the factor of 4 the limit leaves. An X that none of
+    them wrote (after a Dropout, say) costs a pass of its own. Nothing reads W.
+
+    Parameters
+    ----------
+    layers : dict of int to Dense
+        The layers it updates, by position in the model.
+    model_layers : list, optional
+        Every layer of the model: where each of ``layers`` takes its X from.
     """
 
-    def __init__(self, layers: dict[int, Any]) -> None:
+    def __init__(self, layers: dict[int, Any], model_layers: list[Any] | None = None) -> None:
         self.layers = list(layers.values())
         self.positions = list(layers)  # in the model
         self._max_W: list[float | None] = [None] * len(self.layers)
         self._after: list[float | None] = [None] * len(self.layers)
         # a quarter of each layer's largest float: where an update is deemed safe
         self._limits = [float(np.finfo(layer.dtype).max) / 4 for layer in self.layers]
+        # the Dense layer whose forward pass writes each layer's X, or None (the batch, or a
+        # layer that does not sum squares)
+        before = [model_layers[p - 1] if model_layers and p else None for p in self.positions]
+        self._before = [layer if type(layer) is Dense else None for layer in before]
+        self._batches: Any = None  # the batches whose gather sums the first layer's X
+
+    def keep_squares(self, batches: Any = None) -> None:
+        """Have the layers (and the gather of ``batches``, for a first layer) sum the squares
+        of X and dZ as they write them; :meth:`close` stops it."""
+        for layer in self._before:
+            if layer is not None:
+                layer.keep_squares(forward=True, backward=layer in self.layers)
+        for layer in self.layers:
+            if layer not in self._before:
+                layer.keep_squares(backward=True)
+        if self.positions[0] == 0 and hasattr(batches, "keep_squares"):
+            batches.keep_squares()
+            self._batches = batches
+
+    def close(self) -> None:
+        """The layers stop summing squares (the end of ``fit``)."""
+        for layer in self.layers + [layer for layer in self._before if layer is not None]:
+            layer.keep_squares()
 
     def forget_bounds(self) -> None:
         """Measure max |W| afresh before the next step (the weights may have been changed)."""
@@ -76,7 +111,10 @@ class DenseSGD:
             total += _squares(layer.db)
             rate = lr * layer.lr_mult
             decay = abs(1.0 - rate * (2.0 * layer.l2 + weight_decay))
-            norms = _squares(layer.X) * _squares(layer.dZ)
+            dZ_squares = layer.dZ_squares
+            if dZ_squares is None:
+                dZ_squares = _squares(layer.dZ)
+            norms = self._X_squares(k, layer) * dZ_squares
             limit = self._limits[k]
             bound = None
             # ||X^T dZ||_F^2 <= norms: the product the BLAS sums before scaling it by -lr, and
@@ -92,6 +130,18 @@ class DenseSGD:
                         return total, f"the update of layer {self.positions[k]}'s W would overflow"
             self._after[k] = bound
         return total, None
+
+    def _X_squares(self, k: int, layer: Any) -> float:
+        """||X||_F^2 of layer k's X: as the pass that wrote it summed it, else read."""
+        before, known = self._before[k], None
+        if before is not None:
+            if layer.X is before.A:
+                known = before.A_squares
+        elif self._batches is not None:
+            last = self._batches.last
+            if last is not None and last[0] is layer.X:
+                known = last[1]
+        return _squares(layer.X) if known is None else known
 
     def _bound(self, k: int, decay: float, spread: float) -> float | None:
         """decay max |W| + spread for layer k, with the carried max |W| or, when there is none

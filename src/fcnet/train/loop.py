@@ -80,7 +80,7 @@ class LoopMixin:
         fused = fused_sgd_layers(model, self.optimizer, self.clip_norm)
         if self.reduce is not no_reduce:  # the gradients must be summed before any update
             fused = {}
-        self.dense_sgd = DenseSGD(fused) if fused else None
+        self.dense_sgd = DenseSGD(fused, model.layers) if fused else None
         self.no_dW = frozenset(fused)
         self.grads = GradBuffer(model, skip=self.no_dW, control=self._control)
         self.lr_scale = lr_scale(model)
@@ -89,6 +89,8 @@ class LoopMixin:
             self.loss.to(ops)
         self.guard = HostGuard(self) if ops.host_checks else DeviceGuard(self)
         self.batches = self._make_batches(ops)
+        if self.dense_sgd is not None:  # the norms its bound reads, summed as they are written
+            self.dense_sgd.keep_squares(self.batches)
         self._snapshot = {k: ops.empty(v.shape, v.dtype) for k, v in model.params().items()}
         self._penalized = any(
             getattr(layer, "l1", 0) or getattr(layer, "l2", 0) for layer in model.layers
@@ -103,6 +105,7 @@ class LoopMixin:
             gating(self.optimizer, self.guard),
             self._sharing_cores(ops, largest),
             closing(self.batches),
+            nullcontext() if self.dense_sgd is None else closing(self.dense_sgd),
         ):
             self._interrupts = interrupts
             # a run that a callback stopped is over: resuming it trains no further

@@ -2,67 +2,48 @@
 :mod:`fcnet.activations` for the math and the NumPy reference they must agree with). For each
 activation ``<name>`` (``KERNELS``):
 
-* ``<name>_forward(Z, b, A, alpha)``: ``Z <- Z + b`` and ``A <- f(Z)`` (training keeps both);
+* ``<name>_forward(Z, b, A, alpha, sq)``: ``Z <- Z + b`` and ``A <- f(Z)`` (training keeps
+  both);
 * ``<name>_infer(Z, b, alpha)``: ``Z <- f(Z + b)`` in place (inference);
-* ``<name>_backward(dA, Z, A, dZ, db, alpha)``: ``dZ <- dA * f'(Z)`` and ``db <- the sum of dZ
-  over the rows``;
+* ``<name>_backward(dA, Z, A, dZ, db, alpha, sq)``: ``dZ <- dA * f'(Z)`` and ``db <- the sum of
+  dZ over the rows``;
 
-and :func:`column_sums`, the identity's backward (where dZ is dA). ``alpha``: LeakyReLU's and
-ELU's parameter, unused by the others. Shapes: Z, A, dA, dZ (m, n), b and db (n,); arrays
-C-contiguous, of one float dtype.
+and :func:`identity_forward` (``identity_forward(Z, b, alpha, sq)``, where A is Z); the
+identity's backward (where dZ is dA) is ``column_sums(dZ, db, sq)`` of
+:mod:`fcnet._ops.kernels.sums`, which also holds the sums of the other backward kernels. ``alpha``:
+LeakyReLU's and ELU's parameter, unused by the others. Shapes: Z, A, dA, dZ (m, n), b and db
+(n,); arrays C-contiguous, of one float dtype.
+
+``sq``: the sums of squares of the array a training pass writes (A forward, dZ backward),
+taken while its rows are in cache (see :mod:`fcnet._ops.kernels.sums`): ``sq[n]`` is
+``sum_ij A_ij^2``; an empty ``sq``, nothing.
 
 Each activation is first a pair of scalar functions, f and dA * f', beside each other, then its
 three loops, each a plain loop over one row that the compiler vectorises. A kernel per
 activation, rather than one taking the activation as an argument, compiles (once, into the disk
 cache) only what a model uses. The functions with an exponential compute in float64
 (:mod:`fcnet._ops.kernels.vmath`) and the store rounds to the dtype; the others stay in the
-dtype (``zero``, ``one``, ``alpha`` are of the array's dtype). ``db`` is summed in blocks of
-rows, in the same order every run.
+dtype (``zero``, ``one``, ``alpha`` are of the array's dtype).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fcnet._ops.kernels import vmath
+from fcnet._ops.kernels import sums, vmath
 from fcnet._ops.kernels.jit import inline, jit
 
-_BLOCK = 32  # rows of dZ summed into db at a time, while they are in cache
-
 
 @jit
-def _add_rows(dZ, start, stop, db):
-    """db += the sum of the rows start, ..., stop - 1 of dZ, four rows at a time (db is read and
-    written once per four rows: a quarter of the traffic of adding row after row)."""
-    n = dZ.shape[1]
-    i = start
-    while i + 4 <= stop:
-        r0, r1, r2, r3 = dZ[i], dZ[i + 1], dZ[i + 2], dZ[i + 3]
-        for j in range(n):
-            db[j] += (r0[j] + r1[j]) + (r2[j] + r3[j])
-        i += 4
-    while i < stop:
-        r = dZ[i]
-        for j in range(n):
-            db[j] += r[j]
-        i += 1
-
-
-@inline
-def _sum_block(dZ, i, db):
-    """After row i of dZ: add the block of rows that ends there, if it does, into db."""
-    m = dZ.shape[0]
-    if (i + 1) % _BLOCK == 0 or i + 1 == m:
-        _add_rows(dZ, i - i % _BLOCK, i + 1, db)
-
-
-@jit
-def column_sums(dZ, db):
-    """db <- the sum of dZ's rows (in the blocks and order of the backward kernels)."""
-    db[:] = 0
-    m = dZ.shape[0]
-    for start in range(0, m, _BLOCK):
-        _add_rows(dZ, start, min(start + _BLOCK, m), db)
+def identity_forward(Z, b, alpha, sq):
+    """Z <- Z + b (the identity's forward in training: A is Z), with Z's sums of squares."""
+    sums.start(sq)
+    for i in range(Z.shape[0]):
+        z = Z[i]
+        for j in range(Z.shape[1]):
+            z[j] += b[j]
+        sums.add_row(z, sq)
+    sums.end(sq)
 
 
 @jit
@@ -86,14 +67,17 @@ def _relu_grad(g, z, a, alpha, zero, one):
 
 
 @jit
-def relu_forward(Z, b, A, alpha):
+def relu_forward(Z, b, A, alpha, sq):
     zero, alpha = Z.dtype.type(0), Z.dtype.type(alpha)
+    sums.start(sq)
     for i in range(Z.shape[0]):
         z, a = Z[i], A[i]
         for j in range(Z.shape[1]):
             v = z[j] + b[j]
             z[j] = v
             a[j] = _relu(v, alpha, zero)
+        sums.add_row(a, sq)
+    sums.end(sq)
 
 
 @jit
@@ -106,14 +90,16 @@ def relu_infer(Z, b, alpha):
 
 
 @jit
-def relu_backward(dA, Z, A, dZ, db, alpha):
+def relu_backward(dA, Z, A, dZ, db, alpha, sq):
     zero, one, alpha = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(alpha)
     db[:] = zero
+    sums.start(sq)
     for i in range(Z.shape[0]):
         g, z, a, d = dA[i], Z[i], A[i], dZ[i]
         for j in range(Z.shape[1]):
             d[j] = _relu_grad(g[j], z[j], a[j], alpha, zero, one)
-        _sum_block(dZ, i, db)
+        sums.sum_block(dZ, i, db, sq)
+    sums.end(sq)
 
 
 # --- leaky_relu: f(z) = z if z > 0 else alpha z;  dA f'(z) = g if z > 0 else alpha g
@@ -128,14 +114,17 @@ def _leaky_relu_grad(g, z, a, alpha, zero, one):
 
 
 @jit
-def leaky_relu_forward(Z, b, A, alpha):
+def leaky_relu_forward(Z, b, A, alpha, sq):
     zero, alpha = Z.dtype.type(0), Z.dtype.type(alpha)
+    sums.start(sq)
     for i in range(Z.shape[0]):
         z, a = Z[i], A[i]
         for j in range(Z.shape[1]):
             v = z[j] + b[j]
             z[j] = v
             a[j] = _leaky_relu(v, alpha, zero)
+        sums.add_row(a, sq)
+    sums.end(sq)
 
 
 @jit
@@ -148,14 +137,16 @@ def leaky_relu_infer(Z, b, alpha):
 
 
 @jit
-def leaky_relu_backward(dA, Z, A, dZ, db, alpha):
+def leaky_relu_backward(dA, Z, A, dZ, db, alpha, sq):
     zero, one, alpha = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(alpha)
     db[:] = zero
+    sums.start(sq)
     for i in range(Z.shape[0]):
         g, z, a, d = dA[i], Z[i], A[i], dZ[i]
         for j in range(Z.shape[1]):
             d[j] = _leaky_relu_grad(g[j], z[j], a[j], alpha, zero, one)
-        _sum_block(dZ, i, db)
+        sums.sum_block(dZ, i, db, sq)
+    sums.end(sq)
 
 
 # --- elu: f(z) = z if z > 0 else alpha (e^z - 1);  dA f'(z) = g if z > 0 else g (f(z) + alpha)
@@ -170,14 +161,17 @@ def _elu_grad(g, z, a, alpha, zero, one):
 
 
 @jit
-def elu_forward(Z, b, A, alpha):
+def elu_forward(Z, b, A, alpha, sq):
     zero, alpha = Z.dtype.type(0), Z.dtype.type(alpha)
+    sums.start(sq)
     for i in range(Z.shape[0]):
         z, a = Z[i], A[i]
         for j in range(Z.shape[1]):
             v = z[j] + b[j]
             z[j] = v
             a[j] = _elu(v, alpha, zero)
+        sums.add_row(a, sq)
+    sums.end(sq)
 
 
 @jit
@@ -190,14 +184,16 @@ def elu_infer(Z, b, alpha):
 
 
 @jit
-def elu_backward(dA, Z, A, dZ, db, alpha):
+def elu_backward(dA, Z, A, dZ, db, alpha, sq):
     zero, one, alpha = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(alpha)
     db[:] = zero
+    sums.start(sq)
     for i in range(Z.shape[0]):
         g, z, a, d = dA[i], Z[i], A[i], dZ[i]
         for j in range(Z.shape[1]):
             d[j] = _elu_grad(g[j], z[j], a[j], alpha, zero, one)
-        _sum_block(dZ, i, db)
+        sums.sum_block(dZ, i, db, sq)
+    sums.end(sq)
 
 
 # --- gelu: f(z) = z Phi(z);  dA f'(z) = g (Phi(z) + z phi(z))
@@ -212,14 +208,17 @@ def _gelu_grad(g, z, a, alpha, zero, one):
 
 
 @jit
-def gelu_forward(Z, b, A, alpha):
+def gelu_forward(Z, b, A, alpha, sq):
     zero, alpha = Z.dtype.type(0), Z.dtype.type(alpha)
+    sums.start(sq)
     for i in range(Z.shape[0]):
         z, a = Z[i], A[i]
         for j in range(Z.shape[1]):
             v = z[j] + b[j]
             z[j] = v
             a[j] = _gelu(v, alpha, zero)
+        sums.add_row(a, sq)
+    sums.end(sq)
 
 
 @jit
@@ -232,14 +231,16 @@ def gelu_infer(Z, b, alpha):
 
 
 @jit
-def gelu_backward(dA, Z, A, dZ, db, alpha):
+def gelu_backward(dA, Z, A, dZ, db, alpha, sq):
     zero, one, alpha = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(alpha)
     db[:] = zero
+    sums.start(sq)
     for i in range(Z.shape[0]):
         g, z, a, d = dA[i], Z[i], A[i], dZ[i]
         for j in range(Z.shape[1]):
             d[j] = _gelu_grad(g[j], z[j], a[j], alpha, zero, one)
-        _sum_block(dZ, i, db)
+        sums.sum_block(dZ, i, db, sq)
+    sums.end(sq)
 
 
 # --- sigmoid: f(z) = 1 / (1 + e^-z);  dA f'(z) = g f (1 - f)
@@ -256,14 +257,17 @@ def _sigmoid_grad(g, z, a, alpha, zero, one):
 
 
 @jit
-def sigmoid_forward(Z, b, A, alpha):
+def sigmoid_forward(Z, b, A, alpha, sq):
     zero, alpha = Z.dtype.type(0), Z.dtype.type(alpha)
+    sums.start(sq)
     for i in range(Z.shape[0]):
         z, a = Z[i], A[i]
         for j in range(Z.shape[1]):
             v = z[j] + b[j]
             z[j] = v
             a[j] = _sigmoid(v, alpha, zero)
+        sums.add_row(a, sq)
+    sums.end(sq)
 
 
 @jit
@@ -276,14 +280,16 @@ def sigmoid_infer(Z, b, alpha):
 
 
 @jit
-def sigmoid_backward(dA, Z, A, dZ, db, alpha):
+def sigmoid_backward(dA, Z, A, dZ, db, alpha, sq):
     zero, one, alpha = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(alpha)
     db[:] = zero
+    sums.start(sq)
     for i in range(Z.shape[0]):
         g, z, a, d = dA[i], Z[i], A[i], dZ[i]
         for j in range(Z.shape[1]):
             d[j] = _sigmoid_grad(g[j], z[j], a[j], alpha, zero, one)
-        _sum_block(dZ, i, db)
+        sums.sum_block(dZ, i, db, sq)
+    sums.end(sq)
 
 
 # --- tanh: f(z) = tanh z;  dA f'(z) = g (1 - f^2)
@@ -298,14 +304,17 @@ def _tanh_grad(g, z, a, alpha, zero, one):
 
 
 @jit
-def tanh_forward(Z, b, A, alpha):
+def tanh_forward(Z, b, A, alpha, sq):
     zero, alpha = Z.dtype.type(0), Z.dtype.type(alpha)
+    sums.start(sq)
     for i in range(Z.shape[0]):
         z, a = Z[i], A[i]
         for j in range(Z.shape[1]):
             v = z[j] + b[j]
             z[j] = v
             a[j] = _tanh(v, alpha, zero)
+        sums.add_row(a, sq)
+    sums.end(sq)
 
 
 @jit
@@ -318,14 +327,16 @@ def tanh_infer(Z, b, alpha):
 
 
 @jit
-def tanh_backward(dA, Z, A, dZ, db, alpha):
+def tanh_backward(dA, Z, A, dZ, db, alpha, sq):
     zero, one, alpha = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(alpha)
     db[:] = zero
+    sums.start(sq)
     for i in range(Z.shape[0]):
         g, z, a, d = dA[i], Z[i], A[i], dZ[i]
         for j in range(Z.shape[1]):
             d[j] = _tanh_grad(g[j], z[j], a[j], alpha, zero, one)
-        _sum_block(dZ, i, db)
+        sums.sum_block(dZ, i, db, sq)
+    sums.end(sq)
 
 
 # --- softplus: f(z) = max(z, 0) + log(1 + e^-|z|);  dA f'(z) = g sigmoid(z)
@@ -341,14 +352,17 @@ def _softplus_grad(g, z, a, alpha, zero, one):
 
 
 @jit
-def softplus_forward(Z, b, A, alpha):
+def softplus_forward(Z, b, A, alpha, sq):
     zero, alpha = Z.dtype.type(0), Z.dtype.type(alpha)
+    sums.start(sq)
     for i in range(Z.shape[0]):
         z, a = Z[i], A[i]
         for j in range(Z.shape[1]):
             v = z[j] + b[j]
             z[j] = v
             a[j] = _softplus(v, alpha, zero)
+        sums.add_row(a, sq)
+    sums.end(sq)
 
 
 @jit
@@ -361,14 +375,16 @@ def softplus_infer(Z, b, alpha):
 
 
 @jit
-def softplus_backward(dA, Z, A, dZ, db, alpha):
+def softplus_backward(dA, Z, A, dZ, db, alpha, sq):
     zero, one, alpha = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(alpha)
     db[:] = zero
+    sums.start(sq)
     for i in range(Z.shape[0]):
         g, z, a, d = dA[i], Z[i], A[i], dZ[i]
         for j in range(Z.shape[1]):
             d[j] = _softplus_grad(g[j], z[j], a[j], alpha, zero, one)
-        _sum_block(dZ, i, db)
+        sums.sum_block(dZ, i, db, sq)
+    sums.end(sq)
 
 
 #: name -> (forward, infer, backward) for every activation with kernels (softmax has none: its

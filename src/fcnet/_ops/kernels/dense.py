@@ -2,14 +2,15 @@
 (:func:`fcnet._ops.kernels.blas.gemm`) and the element-wise work of
 :mod:`fcnet._ops.kernels.activations` beside it, for each activation ``<name>``:
 
-* ``<name>_forward(X, W, b, Z, A, alpha)``: Z <- X W + b, A <- f(Z);
+* ``<name>_forward(X, W, b, Z, A, alpha, sq)``: Z <- X W + b, A <- f(Z);
 * ``<name>_infer(X, W, b, Z, alpha)``: Z <- f(X W + b) (inference);
-* ``<name>_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX)``:
+* ``<name>_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq)``:
   dZ <- dA * f'(Z), db <- the column sums of dZ, and where asked dW <- X^T dZ, dX <- dZ W^T;
 
-for the identity too (A is Z, dZ is dA). One call where there were three (forward) or five
-(backward): a training step of a small network is mostly the cost of its calls. The numbers are
-those of the separate kernels and of ``np.matmul`` with the same BLAS.
+for the identity too (A is Z, dZ is dA). ``sq``: the sums of squares of A (forward) or dZ
+(backward), or empty (see :mod:`fcnet._ops.kernels.squares`). One call where there were three
+(forward) or five (backward): a training step of a small network is mostly the cost of its
+calls. The numbers are those of the separate kernels and of ``np.matmul`` with the same BLAS.
 
 Shapes: X (m, n_in), W (n_in, n_out), b and db (n_out,), Z, A, dA, dZ (m, n_out), dW (n_in,
 n_out), dX (m, n_in); C-contiguous, one float dtype, no dimension 0 (the caller checks).
@@ -18,6 +19,7 @@ n_out), dX (m, n_in); C-contiguous, one float dtype, no dimension 0 (the caller 
 from __future__ import annotations
 
 from fcnet._ops.kernels import activations as act
+from fcnet._ops.kernels import sums
 from fcnet._ops.kernels.blas import gemm
 from fcnet._ops.kernels.jit import jit
 
@@ -32,9 +34,9 @@ def _products(dZ, X, W, dW, dX, need_dW, need_dX):
 
 
 @jit
-def identity_forward(X, W, b, Z, A, alpha):
+def identity_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.identity_infer(Z, b, alpha)
+    act.identity_forward(Z, b, alpha, sq)
 
 
 @jit
@@ -44,15 +46,15 @@ def identity_infer(X, W, b, Z, alpha):
 
 
 @jit
-def identity_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.column_sums(dA, db)
+def identity_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    sums.column_sums(dA, db, sq)
     _products(dA, X, W, dW, dX, need_dW, need_dX)
 
 
 @jit
-def relu_forward(X, W, b, Z, A, alpha):
+def relu_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.relu_forward(Z, b, A, alpha)
+    act.relu_forward(Z, b, A, alpha, sq)
 
 
 @jit
@@ -62,15 +64,15 @@ def relu_infer(X, W, b, Z, alpha):
 
 
 @jit
-def relu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.relu_backward(dA, Z, A, dZ, db, alpha)
+def relu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    act.relu_backward(dA, Z, A, dZ, db, alpha, sq)
     _products(dZ, X, W, dW, dX, need_dW, need_dX)
 
 
 @jit
-def leaky_relu_forward(X, W, b, Z, A, alpha):
+def leaky_relu_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.leaky_relu_forward(Z, b, A, alpha)
+    act.leaky_relu_forward(Z, b, A, alpha, sq)
 
 
 @jit
@@ -80,15 +82,15 @@ def leaky_relu_infer(X, W, b, Z, alpha):
 
 
 @jit
-def leaky_relu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.leaky_relu_backward(dA, Z, A, dZ, db, alpha)
+def leaky_relu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    act.leaky_relu_backward(dA, Z, A, dZ, db, alpha, sq)
     _products(dZ, X, W, dW, dX, need_dW, need_dX)
 
 
 @jit
-def elu_forward(X, W, b, Z, A, alpha):
+def elu_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.elu_forward(Z, b, A, alpha)
+    act.elu_forward(Z, b, A, alpha, sq)
 
 
 @jit
@@ -98,15 +100,15 @@ def elu_infer(X, W, b, Z, alpha):
 
 
 @jit
-def elu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.elu_backward(dA, Z, A, dZ, db, alpha)
+def elu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    act.elu_backward(dA, Z, A, dZ, db, alpha, sq)
     _products(dZ, X, W, dW, dX, need_dW, need_dX)
 
 
 @jit
-def gelu_forward(X, W, b, Z, A, alpha):
+def gelu_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.gelu_forward(Z, b, A, alpha)
+    act.gelu_forward(Z, b, A, alpha, sq)
 
 
 @jit
@@ -116,15 +118,15 @@ def gelu_infer(X, W, b, Z, alpha):
 
 
 @jit
-def gelu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.gelu_backward(dA, Z, A, dZ, db, alpha)
+def gelu_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    act.gelu_backward(dA, Z, A, dZ, db, alpha, sq)
     _products(dZ, X, W, dW, dX, need_dW, need_dX)
 
 
 @jit
-def sigmoid_forward(X, W, b, Z, A, alpha):
+def sigmoid_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.sigmoid_forward(Z, b, A, alpha)
+    act.sigmoid_forward(Z, b, A, alpha, sq)
 
 
 @jit
@@ -134,15 +136,15 @@ def sigmoid_infer(X, W, b, Z, alpha):
 
 
 @jit
-def sigmoid_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.sigmoid_backward(dA, Z, A, dZ, db, alpha)
+def sigmoid_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    act.sigmoid_backward(dA, Z, A, dZ, db, alpha, sq)
     _products(dZ, X, W, dW, dX, need_dW, need_dX)
 
 
 @jit
-def tanh_forward(X, W, b, Z, A, alpha):
+def tanh_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.tanh_forward(Z, b, A, alpha)
+    act.tanh_forward(Z, b, A, alpha, sq)
 
 
 @jit
@@ -152,15 +154,15 @@ def tanh_infer(X, W, b, Z, alpha):
 
 
 @jit
-def tanh_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.tanh_backward(dA, Z, A, dZ, db, alpha)
+def tanh_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    act.tanh_backward(dA, Z, A, dZ, db, alpha, sq)
     _products(dZ, X, W, dW, dX, need_dW, need_dX)
 
 
 @jit
-def softplus_forward(X, W, b, Z, A, alpha):
+def softplus_forward(X, W, b, Z, A, alpha, sq):
     gemm(X, W, Z, 1.0, 0.0, False, False)
-    act.softplus_forward(Z, b, A, alpha)
+    act.softplus_forward(Z, b, A, alpha, sq)
 
 
 @jit
@@ -170,8 +172,8 @@ def softplus_infer(X, W, b, Z, alpha):
 
 
 @jit
-def softplus_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX):
-    act.softplus_backward(dA, Z, A, dZ, db, alpha)
+def softplus_backward(dA, X, W, Z, A, dZ, db, dW, dX, alpha, need_dW, need_dX, sq):
+    act.softplus_backward(dA, Z, A, dZ, db, alpha, sq)
     _products(dZ, X, W, dW, dX, need_dW, need_dX)
 
 

@@ -32,6 +32,7 @@ _IN_TREE = _HERE / "__pycache__"  # beside the sources, where Numba caches by de
 _SOURCES = (
     "jit.py",
     "vmath.py",
+    "sums.py",
     "activations.py",
     "losses.py",
     "optimizers.py",
@@ -44,10 +45,10 @@ _loaded: Any = None  # None: not tried yet; False: unavailable; else the kernels
 
 
 def load() -> Any:
-    """The kernel modules as one namespace (``activations``, ``losses``, ``optimizers``, and the
-    ``gemm`` kernel and ``dense`` module, None without NumPy's OpenBLAS), or None when Numba is
-    not installed or no cache directory can be written. Imports Numba and the modules on the
-    first call only."""
+    """The kernel modules as one namespace (``activations``, ``losses``, ``optimizers``,
+    ``sums``, and the ``gemm`` kernel and ``dense`` module, None without NumPy's OpenBLAS),
+    or None when Numba is not installed or no cache directory can be written. Imports Numba and
+    the modules on the first call only."""
     global _loaded
     if _loaded is None:
         with _lock:
@@ -74,7 +75,7 @@ def _import() -> Any:
     saved = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = str(directory)  # read when each kernel is decorated, below
     try:
-        from fcnet._ops.kernels import activations, losses, optimizers
+        from fcnet._ops.kernels import activations, losses, optimizers, sums
 
         gemm = dense = None
         if blas is not None:
@@ -83,7 +84,9 @@ def _import() -> Any:
             from fcnet._ops.kernels import dense
     finally:
         numba.config.CACHE_DIR = saved
-    kernels = SimpleNamespace(activations=activations, losses=losses, optimizers=optimizers)
+    kernels = SimpleNamespace(
+        activations=activations, losses=losses, optimizers=optimizers, sums=sums
+    )
     kernels.gemm, kernels.dense = gemm, dense
     return kernels
 
