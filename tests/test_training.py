@@ -306,6 +306,51 @@ def test_plain_sgd_reads_the_norms_its_passes_summed(monkeypatch, dtype):
         np.testing.assert_array_equal(ours, theirs)
 
 
+def test_plain_sgd_with_an_ops_subclass_of_the_older_signatures_reads_the_norms(monkeypatch):
+    """A user's Ops whose take_rows and dense passes take no ``squares`` (written before they
+    did): plain SGD trains through it, reading the norms, to the same weights."""
+    from fcnet._ops import NumpyOps
+    from fcnet.optimizers import SGD
+    from fcnet.train import fused_sgd
+
+    if not fcnet._blas.available("gemm", np.float64):
+        pytest.skip("NumPy's BLAS is not an OpenBLAS fcnet can call")
+    read = []
+    real = fused_sgd._squares
+    monkeypatch.setattr(fused_sgd, "_squares", lambda a: read.append(a.ndim) or real(a))
+
+    class OlderOps(NumpyOps):
+        def take_rows(self, X, rows, out):
+            return super().take_rows(X, rows, out)
+
+        def dense_forward(self, X, W, b, activation, Z, A):
+            return super().dense_forward(X, W, b, activation, Z, A)
+
+        def dense_backward(self, dA, X, W, Z, A, activation, dZ, db, dW=None, dX=None):
+            return super().dense_backward(dA, X, W, Z, A, activation, dZ, db, dW, dX)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((100, 4)), rng.integers(0, 3, 100)
+    fit = dict(loss="cross_entropy", optimizer=SGD(0.1), epochs=2, batch_size=16, rng=0)
+    models, matrices_read = [], []
+    for ops in (OlderOps(), None):
+        model = fcnet.Sequential(
+            [
+                fcnet.Dense(4, 16, "relu", rng=0, dtype="float64"),
+                fcnet.Dense(16, 3, rng=1, dtype="float64"),
+            ]
+        )
+        if ops is not None:
+            model.to(ops)
+        read.clear()
+        model.fit(X, y, **fit)
+        models.append(model)
+        matrices_read.append(read.count(2))
+    assert matrices_read == [4 * 14, 0]  # X and dZ of both layers, 7 steps an epoch; none
+    for ours, theirs in zip(models[0].params().values(), models[1].params().values(), strict=1):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
 def test_plain_sgd_chooses_the_trainable_dense_layers_of_an_own_model():
     from fcnet.optimizers import SGD, Adam
     from fcnet.train.fused_sgd import fused_sgd_layers as _sgd_step_layers

@@ -124,11 +124,15 @@ class Dense:
         m = X.shape[0]
         Z = self._buffers.get("Z", m, self.n_out, self.dtype)
         A = self._buffers.get("A", m, self.n_out, self.dtype)
-        squares = self._squares("A") if training and self._keep_squares[0] else None
         # Z = X W + b, A = f(Z): one compiled call where ops has one
-        A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A, squares)
+        if training and self._keep_squares[0]:  # with the sum of squares of A
+            squares = self._squares("A")
+            A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A, squares)
+            self.A_squares = float(squares[-1])
+        else:  # (an Ops subclass may take the six arguments alone)
+            A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A)
+            self.A_squares = None
         self.X, self.Z, self.A = X, Z, A
-        self.A_squares = None if squares is None else float(squares[-1])
         return A
 
     def keep_squares(self, forward: bool = False, backward: bool = False) -> None:
@@ -174,12 +178,15 @@ class Dense:
         # dZ = dA * f'(Z), db = its sum over the batch, dW = X^T dZ, dX = dZ W^T: one compiled
         # call where ops has one
         dW = self.dW if need_dW else None
-        squares = self._squares("dZ") if self._keep_squares[1] else None
-        dZ = ops.dense_backward(
-            dA, self.X, self.W, self.Z, self.A, self.activation, dZ, self.db, dW, dX, squares
-        )
+        X, W, Z, A, activation = self.X, self.W, self.Z, self.A, self.activation
+        if self._keep_squares[1]:  # with the sum of squares of dZ
+            squares = self._squares("dZ")
+            dZ = ops.dense_backward(dA, X, W, Z, A, activation, dZ, self.db, dW, dX, squares)
+            self.dZ_squares = float(squares[-1])
+        else:
+            dZ = ops.dense_backward(dA, X, W, Z, A, activation, dZ, self.db, dW, dX)
+            self.dZ_squares = None
         self.dZ = dZ
-        self.dZ_squares = None if squares is None else float(squares[-1])
         if need_dW:
             if self.l1 or self.l2:
                 term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)

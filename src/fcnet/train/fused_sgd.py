@@ -81,16 +81,20 @@ class DenseSGD:
 
     def keep_squares(self, batches: Any = None) -> None:
         """Have the layers (and the gather of ``batches``, for a first layer) sum the squares
-        of X and dZ as they write them; :meth:`close` stops it."""
+        of X and dZ as they write them; :meth:`close` stops it. Not where a method that would
+        sum them is a user's override of fcnet's (an ``Ops`` subclass written before it took
+        ``squares``): those norms are then read, as from any other layer."""
         for layer in self._before:
             if layer is not None:
-                layer.keep_squares(forward=True, backward=layer in self.layers)
+                backward = layer in self.layers and _sums_squares(layer.ops, "dense_backward")
+                layer.keep_squares(_sums_squares(layer.ops, "dense_forward"), backward)
         for layer in self.layers:
             if layer not in self._before:
-                layer.keep_squares(backward=True)
+                layer.keep_squares(backward=_sums_squares(layer.ops, "dense_backward"))
         if self.positions[0] == 0 and hasattr(batches, "keep_squares"):
-            batches.keep_squares()
-            self._batches = batches
+            if _sums_squares(batches.ops, "take_rows"):
+                batches.keep_squares()
+                self._batches = batches
 
     def close(self) -> None:
         """The layers stop summing squares (the end of ``fit``)."""
@@ -157,6 +161,11 @@ class DenseSGD:
         for layer in self.layers:
             layer.sgd_step(lr * layer.lr_mult, weight_decay)
         self._max_W = list(self._after)
+
+
+def _sums_squares(ops: Any, method: str) -> bool:
+    """Whether ``ops``'s ``method`` is fcnet's own, which takes ``squares``."""
+    return getattr(type(ops), method).__module__.startswith("fcnet._ops.")
 
 
 def _max_abs(a: np.ndarray) -> float:
