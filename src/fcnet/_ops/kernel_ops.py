@@ -8,14 +8,13 @@ then runs its NumPy code, the reference.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from fcnet._ops.base import Ops
 from fcnet._ops.tables import Tables, table_dtype
-from fcnet._ops.update_scalars import adam_scalars
+from fcnet._ops.update_scalars import adam_bias, adam_scalars
 
 
 class _Lookups:
@@ -196,7 +195,7 @@ class KernelOps(Ops):
             return False
         table, like, lr = found
         b1, b2 = betas
-        bias1, sqrt_bias2 = 1.0 - b1**t, math.sqrt(1.0 - b2**t)
+        bias1, sqrt_bias2 = adam_bias(betas, t)
         kernels.adam_table(table, lr, like, bias1, b1, b2, eps, sqrt_bias2, weight_decay, decoupled)
         return True
 

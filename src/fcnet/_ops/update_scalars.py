@@ -8,6 +8,11 @@ from __future__ import annotations
 import math
 
 
+def adam_bias(betas: tuple[float, float], t: int) -> tuple[float, float]:
+    """Adam's bias corrections at step t: (1 - beta1^t, sqrt(1 - beta2^t))."""
+    return 1.0 - betas[0] ** t, math.sqrt(1.0 - betas[1] ** t)
+
+
 def adam_scalars(
     lr: float, betas: tuple[float, float], eps: float, weight_decay: float, decoupled: bool, t: int
 ) -> tuple[float, ...]:
@@ -16,9 +21,9 @@ def adam_scalars(
     sqrt_bias2 = sqrt(1 - beta2^t), and AdamW's decay = 1 - lr wd (l2 = 0) or Adam's L2 term
     l2 = wd (decay = 1)."""
     b1, b2 = betas
-    step = -(lr / (1.0 - b1**t))
+    bias1, sqrt_bias2 = adam_bias(betas, t)
     decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
-    return step, b1, 1.0 - b1, b2, 1.0 - b2, eps, math.sqrt(1.0 - b2**t), l2, decay
+    return -(lr / bias1), b1, 1.0 - b1, b2, 1.0 - b2, eps, sqrt_bias2, l2, decay
 
 
 #: The names of :func:`adam_scalars`' values.
@@ -42,7 +47,7 @@ def adam_named(
     beta1^t, from which the table kernel makes each parameter's step."""
     values = adam_scalars(lr, betas, eps, weight_decay, decoupled, t)
     named = dict(zip(ADAM_NAMES, values, strict=True))
-    named["bias1"] = 1.0 - betas[0] ** t
+    named["bias1"] = adam_bias(betas, t)[0]
     return named
 
 
