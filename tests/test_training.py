@@ -295,8 +295,10 @@ def test_plain_sgd_reads_the_norms_its_passes_summed(monkeypatch, dtype):
     # read again: every db (16, 8 and 3 wide), and layer 3's X behind the Dropout (16 rows, and
     # the last batch's 4), nothing else
     assert sorted(set(read)) == sorted({(16,), (8,), (3,), (16, 16), (4, 16)})
-    assert all(layer._keep_squares == (False, False) for layer in model.layers[::3])
-    assert model.layers[4]._keep_squares == (False, False)
+    for layer in model.layers[::3] + [model.layers[4]]:  # after fit, no pass sums squares
+        A = layer.forward(np.ones((5, layer.n_in), dtype), training=True)
+        layer.backward(np.ones_like(A), need_dX=False)
+        assert layer.A_squares is None and layer.dZ_squares is None
 
     monkeypatch.setattr(fused_sgd.DenseSGD, "keep_squares", lambda self, batches=None: None)
     every_array_read = mixed_model(dtype)

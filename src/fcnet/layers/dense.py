@@ -20,8 +20,6 @@ from fcnet.backend import resolve_dtype
 from fcnet.initializers import INITIALIZERS, get_initializer
 from fcnet.layers.base import as_input, move_to, register_layer
 
-_FLOAT64 = np.dtype(np.float64)
-
 
 @register_layer
 class Dense:
@@ -71,7 +69,9 @@ class Dense:
     #: computed beside their passes, where :meth:`keep_squares` asked for them; else None.
     A_squares: float | None = None
     dZ_squares: float | None = None  # noqa: N815  (the math's name, as dZ)
-    _keep_squares = (False, False)
+    #: The float64 (n_out + 1,) arrays the passes sum those squares in, or None: not kept
+    _sums_of_a: np.ndarray | None = None
+    _sums_of_dz: np.ndarray | None = None
 
     def __init__(
         self,
@@ -124,15 +124,13 @@ class Dense:
         m = X.shape[0]
         Z = self._buffers.get("Z", m, self.n_out, self.dtype)
         A = self._buffers.get("A", m, self.n_out, self.dtype)
-        # Z = X W + b, A = f(Z): one compiled call where ops has one
-        if training and self._keep_squares[0]:  # with the sum of squares of A
-            squares = self._squares("A")
-            A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A, squares)
-            self.A_squares = float(squares[-1])
-        else:  # (an Ops subclass may take the six arguments alone)
-            A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A)
-            self.A_squares = None
+        sums = self._sums_of_a if training else None
+        # Z = X W + b, A = f(Z): one compiled call where ops has one (an Ops subclass may take
+        # no squares argument: it is passed only when asked for)
+        extra = () if sums is None else (sums,)
+        A = self.ops.dense_forward(X, self.W, self.b, self.activation, Z, A, *extra)
         self.X, self.Z, self.A = X, Z, A
+        self.A_squares = None if sums is None else float(sums[-1])
         return A
 
     def keep_squares(self, forward: bool = False, backward: bool = False) -> None:
@@ -140,12 +138,10 @@ class Dense:
         (of dZ) in the pass that writes it, kept as :attr:`A_squares` (:attr:`dZ_squares`):
         the norms the bound of the fused SGD update reads (:mod:`fcnet.train.fused_sgd`),
         without a pass of their own. ``keep_squares()`` stops it."""
-        self._keep_squares = (bool(forward), bool(backward))
+        n = self.n_out + 1
+        self._sums_of_a = self.ops.empty(n, np.float64) if forward else None
+        self._sums_of_dz = self.ops.empty(n, np.float64) if backward else None
         self.A_squares = self.dZ_squares = None
-
-    def _squares(self, of: str) -> np.ndarray:
-        """The float64 (n_out + 1,) scratch in which a pass sums the squares of A or dZ."""
-        return self._buffers.get(f"{of}_squares", 1, self.n_out + 1, _FLOAT64)[0]
 
     def infer(self, X: np.ndarray) -> np.ndarray:
         """A = f(X W + b) for inference: keeps no caches, and applies f to Z in place when the
@@ -178,15 +174,13 @@ class Dense:
         # dZ = dA * f'(Z), db = its sum over the batch, dW = X^T dZ, dX = dZ W^T: one compiled
         # call where ops has one
         dW = self.dW if need_dW else None
-        X, W, Z, A, activation = self.X, self.W, self.Z, self.A, self.activation
-        if self._keep_squares[1]:  # with the sum of squares of dZ
-            squares = self._squares("dZ")
-            dZ = ops.dense_backward(dA, X, W, Z, A, activation, dZ, self.db, dW, dX, squares)
-            self.dZ_squares = float(squares[-1])
-        else:
-            dZ = ops.dense_backward(dA, X, W, Z, A, activation, dZ, self.db, dW, dX)
-            self.dZ_squares = None
+        sums = self._sums_of_dz
+        extra = () if sums is None else (sums,)  # with the sum of squares of dZ, where asked
+        dZ = ops.dense_backward(
+            dA, self.X, self.W, self.Z, self.A, self.activation, dZ, self.db, dW, dX, *extra
+        )
         self.dZ = dZ
+        self.dZ_squares = None if sums is None else float(sums[-1])
         if need_dW:
             if self.l1 or self.l2:
                 term = self._buffers.get("penalty", self.n_in, self.n_out, self.dtype)

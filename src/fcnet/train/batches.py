@@ -69,10 +69,11 @@ class Batches:
         full = stop - start == len(x_buf)  # the same arrays every step (the BLAS finds them known)
         n = stop - start
         take, squares = self.ops.take_rows, self._squares
-        if squares is None:  # (an Ops subclass may take the three arguments alone)
-            Xb = take(self.X, rows, x_buf if full else x_buf[:n])
-        else:
-            Xb = take(self.X, rows, x_buf if full else x_buf[:n], squares)
+        # the squares argument only where asked for (an Ops subclass may not take it)
+        Xb = take(
+            self.X, rows, x_buf if full else x_buf[:n], *(() if squares is None else (squares,))
+        )
+        if squares is not None:
             self.last = (Xb, float(squares[-1]))
         Yb = take(self.Y, rows, y_buf if full else y_buf[:n])
         wb = None if w_buf is None else take(self.weights, rows, w_buf if full else w_buf[:n])

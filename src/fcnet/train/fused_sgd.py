@@ -78,19 +78,23 @@ class DenseSGD:
         before = [model_layers[p - 1] if model_layers and p else None for p in self.positions]
         self._before = [layer if type(layer) is Dense else None for layer in before]
         self._batches: Any = None  # the batches whose gather sums the first layer's X
+        self._keeping: list[Any] = []  # the layers told to sum squares
 
     def keep_squares(self, batches: Any = None) -> None:
         """Have the layers (and the gather of ``batches``, for a first layer) sum the squares
         of X and dZ as they write them; :meth:`close` stops it. Not where a method that would
         sum them is a user's override of fcnet's (an ``Ops`` subclass written before it took
         ``squares``): those norms are then read, as from any other layer."""
-        for layer in self._before:
-            if layer is not None:
-                backward = layer in self.layers and _sums_squares(layer.ops, "dense_backward")
-                layer.keep_squares(_sums_squares(layer.ops, "dense_forward"), backward)
+        # each Dense involved: (sums A's squares: its A is a fused layer's X, sums dZ's: fused)
+        wanted = {layer: [True, False] for layer in self._before if layer is not None}
         for layer in self.layers:
-            if layer not in self._before:
-                layer.keep_squares(backward=_sums_squares(layer.ops, "dense_backward"))
+            wanted.setdefault(layer, [False, False])[1] = True
+        for layer, (forward, backward) in wanted.items():
+            layer.keep_squares(
+                forward and _sums_squares(layer.ops, "dense_forward"),
+                backward and _sums_squares(layer.ops, "dense_backward"),
+            )
+        self._keeping = list(wanted)
         if self.positions[0] == 0 and hasattr(batches, "keep_squares"):
             if _sums_squares(batches.ops, "take_rows"):
                 batches.keep_squares()
@@ -98,7 +102,7 @@ class DenseSGD:
 
     def close(self) -> None:
         """The layers stop summing squares (the end of ``fit``)."""
-        for layer in self.layers + [layer for layer in self._before if layer is not None]:
+        for layer in self._keeping:
             layer.keep_squares()
 
     def forget_bounds(self) -> None:
